@@ -2,12 +2,14 @@
 
 from importlib import metadata as _metadata
 
+from jaxinit import theory as theory
 from jaxinit._core import Initializer as Initializer
 from jaxinit._fans import Fans as Fans
 from jaxinit._fans import compute_fans as compute_fans
 from jaxinit._gains import calculate_gain as calculate_gain
 from jaxinit._gains import for_activation as for_activation
 from jaxinit._gains import gain as gain
+from jaxinit._result import SweepResult as SweepResult
 from jaxinit._schemes import VarianceSpec as VarianceSpec
 from jaxinit._schemes import constant as constant
 from jaxinit._schemes import glorot_normal as glorot_normal
@@ -33,6 +35,7 @@ from jaxinit._structured import dirac as dirac
 from jaxinit._structured import identity as identity
 from jaxinit._structured import orthogonal as orthogonal
 from jaxinit._structured import sparse as sparse
+from jaxinit._sweep import sweep as sweep
 
 try:
   __version__ = _metadata.version("jaxinit")
@@ -42,6 +45,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
 __all__ = (
     "Fans",
     "Initializer",
+    "SweepResult",
     "VarianceSpec",
     "calculate_gain",
     "compute_fans",
@@ -63,6 +67,8 @@ __all__ = (
     "ones",
     "orthogonal",
     "sparse",
+    "sweep",
+    "theory",
     "torch_default_bias",
     "torch_default_kernel",
     "truncated_normal",

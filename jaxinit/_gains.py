@@ -2,8 +2,6 @@
 
 import math
 
-
-
 from jaxinit import _activations, _core, _schemes
 
 _TORCH_LINEAR = ("linear", "conv1d", "conv2d", "conv3d",
