@@ -126,6 +126,8 @@ class SweepResult:
               for m in ("log_q", "log_m", "log_grad", "corr", "dead", "spread", "log_norm0")}
     finite = self._at_depths(np.cumprod(np.asarray(self.finite), axis=-1)).mean(axis=3)
     out = []
+    np_err = np.errstate(invalid="ignore")
+    np_err.__enter__()
     for i, s in enumerate(self.schemes):
       for j, a in enumerate(self.activations):
         for k, w in enumerate(self.widths):
@@ -140,6 +142,7 @@ class SweepResult:
               row[f"{m}_mean"] = _num(np.mean(vals))
               row[f"{m}_std"] = _num(np.std(vals))
             out.append(row)
+    np_err.__exit__(None, None, None)
     return out
 
   def parameters(self) -> dict:

@@ -137,7 +137,8 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
       key_w, key_b = jax.random.split(key)
       bias = bias_std * jax.random.normal(key_b, (width,), jnp.float32)
       if engine == "dense":
-        w = _weights(schemes, key_w, width)  # (K, N, N), shared by all activations
+        # materialise the weights once: left fusable, XLA may recompute the RNG inside each matmul
+        w = jax.lax.optimization_barrier(_weights(schemes, key_w, width))  # (K, N, N), all activations
       hs, ths = [], []
       for a, act in enumerate(activations):
         if architecture == "mlp":
@@ -200,6 +201,12 @@ def _check_int_list(values, name: str, where: str, minimum: int) -> tuple[int, .
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
       raise ValueError(f"{where}: {name}={values!r} must hold ints >= {minimum}; got {v!r}")
   return tuple(int(v) for v in out)
+
+
+def _check_int(value, name: str, where: str, minimum: int) -> int:
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    raise ValueError(f"{where}: {name}={value!r} must be an int >= {minimum}")
+  return int(value)
 
 
 def _resolve_schemes(schemes, where: str) -> list[_Scheme]:
@@ -317,8 +324,8 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   width_t = _check_int_list(widths, "widths", where, 1)
   if len(set(width_t)) != len(width_t):
     raise ValueError(f"{where}: widths={width_t!r} repeats a width")
-  (batch,) = _check_int_list(batch, "batch", where, 2)
-  (seeds,) = _check_int_list(seeds, "seeds", where, 1)
+  batch = _check_int(batch, "batch", where, 2)
+  seeds = _check_int(seeds, "seeds", where, 1)
   _core.check_positive(bias_std, "bias_std", where, allow_zero=True)
   _core.check_finite(branch_scale, "branch_scale", where)
   _core.check_choice(architecture, "architecture", ARCHITECTURES, where)
@@ -352,7 +359,8 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
     batched = jax.vmap(run, in_axes=(0, None, None))
     jitted = jax.jit(batched) if sharding is None else jax.jit(
         batched, in_shardings=(sharding, None, None), out_shardings=sharding)
-    compiled.append(jitted.lower(seed_keys, bias, branch).compile())
+    compiled.append(jitted.lower(seed_keys, bias, branch).compile(
+        compiler_options=_compiler_options(width, max_depth, padded, len(scheme_list) + len(act_list))))
   if progress:
     progress("compile", width_t[-1], len(width_t), len(width_t))
 
@@ -386,6 +394,17 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
       sigma_w2=tuple(tuple(_sigma_w2(s, w) for w in width_t) for s in scheme_list),
       activation_params=tuple(a.param for a in act_list),
       activation_fns=tuple(a.fn for a in act_list), interrupted=interrupted)
+
+
+# Below this many (layer x seed x N^2 x (schemes + activations)) units of work, XLA's backend
+# optimisation costs more (seconds of LLVM time) than it saves at run time.
+_SMALL_WORK = 4e6
+
+
+def _compiler_options(width: int, depth: int, seeds: int, lanes: int) -> dict:
+  if depth * seeds * width * width * lanes < _SMALL_WORK:
+    return {"xla_backend_optimization_level": 0}
+  return {}
 
 
 def _sigma_w2(scheme: _Scheme, width: int) -> float:

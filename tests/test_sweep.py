@@ -1,0 +1,220 @@
+"""The sweep against exact results: mean-field theory, finite-width laws, engines and devices."""
+
+import functools
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxinit
+from jaxinit import theory
+
+LOG2 = math.log(2.0)
+
+
+def vs(scale, distribution="normal"):
+  return jaxinit.variance_scaling(scale, "fan_in", distribution)
+
+
+@functools.cache
+def relu_deep():
+  """He, LeCun and zero init, ReLU, width 512 to depth 64."""
+  return jaxinit.sweep({"he": jaxinit.he_normal(), "lecun": jaxinit.lecun_normal(), "zeros": jaxinit.zeros},
+                       ("relu",), depths=range(1, 65), widths=(512,), batch=16, seeds=8,
+                       key=jax.random.key(1))
+
+
+@functools.cache
+def tanh_phases():
+  """tanh at sigma_w^2 = 1 (ordered) and 4 (chaotic), sigma_b^2 = 0.05, widths 32 and 512."""
+  return jaxinit.sweep({"sw1": vs(1.0), "sw1.5": vs(1.5), "sw4": vs(4.0)}, ("tanh",), depths=range(1, 97),
+                       widths=(32, 512), batch=16, seeds=4, bias_std=math.sqrt(0.05), engine="dense",
+                       key=jax.random.key(2))
+
+
+def seed_mean(x):
+  return np.asarray(x).mean(axis=3)
+
+
+def test_he_relu_keeps_the_signal_and_lecun_halves_it():
+  r = relu_deep()
+  he, lecun = r.schemes.index("he"), r.schemes.index("lecun")
+  beta_per_layer = 1 / 512
+  layers = np.array([8, 16, 32, 64])
+  # E[M_L / M_0] = 1 for He: the seed mean of M_L / M_0 is 1 within 4 standard errors
+  ratio = np.exp(np.asarray(r.log_norm0)[he, 0, 0][:, layers - 1])  # (seed, layer)
+  se = ratio.std(axis=0, ddof=1) / math.sqrt(r.seeds)
+  assert np.all(np.abs(ratio.mean(axis=0) - 1) < 4 * se + 0.02), (ratio.mean(axis=0), se)
+  # log-moments: mean -5 beta / 2 (Hanin), for He at 0 per layer and for LeCun at -log 2 per layer
+  for s, drift in ((he, 0.0), (lecun, -LOG2)):
+    logs = np.asarray(r.log_norm0)[s, 0, 0][:, layers - 1]
+    predicted = layers * (drift - 2.5 * beta_per_layer)
+    tol = 4 * np.sqrt(5 * layers * beta_per_layer / r.seeds) + 0.02
+    assert np.all(np.abs(logs.mean(axis=0) - predicted) < tol), (s, logs.mean(axis=0), predicted)
+  # LeCun / ReLU: M_L / M_0 ~ 2^-L; He: verdict stable to 64, LeCun vanishing by depth 8
+  fwd = r.forward_log10()
+  assert abs(fwd[lecun, 0, 0, 63] / (-64 * math.log10(2)) - 1) < 0.05
+  verdict = r.verdict()
+  assert set(verdict[he, 0, 0]) == {"stable"}
+  assert verdict[lecun, 0, 0, 7] == "vanishing" and verdict[lecun, 0, 0, 3] == "stable"
+
+
+def test_zero_init_collapses_and_relu_kills_half_the_units():
+  r = relu_deep()
+  assert set(r.verdict()[r.schemes.index("zeros")].ravel()) == {"collapsed"}
+  dead = seed_mean(r.dead)[r.schemes.index("he"), 0, 0]
+  assert np.all(np.abs(dead[:32] - 0.5) < 0.03), dead[:32]
+
+
+def test_common_random_numbers_scale_one_draw():
+  # He and LeCun share one truncated-normal draw: the first layer's q differs by exactly 2x
+  r = relu_deep()
+  log_q = np.asarray(r.log_q)
+  chex.assert_trees_all_close(log_q[0, 0, 0, :, 0] - log_q[1, 0, 0, :, 0], np.full(r.seeds, LOG2), atol=1e-5)
+
+
+def test_tanh_ordered_and_chaotic_phases_match_theory():
+  r = tanh_phases()
+  sw1, sw4 = r.schemes.index("sw1"), r.schemes.index("sw4")
+  corr = seed_mean(r.corr)[:, 0, 1]  # width 512
+  c_star = float(theory.fixed_point("tanh", 4.0, 0.05).c_star)
+  assert corr[sw1, -1] > 0.99  # ordered: inputs collapse
+  assert r.verdict()[sw1, 0, 1, -1] == "collapsed"
+  assert c_star < 0.5 and abs(corr[sw4, -1] - c_star) < 0.05  # chaotic: c -> c* < 1
+  assert float(theory.chi1("tanh", 1.0, 0.05)) < 1 < float(theory.chi1("tanh", 4.0, 0.05))
+
+
+def test_simulation_converges_to_theory_as_width_grows():
+  r = tanh_phases()
+  curves = r.theory()
+  errors = []
+  for k in range(len(r.widths)):
+    sim_q = seed_mean(r.log_q)[:, 0, k, :40]
+    sim_c = seed_mean(r.corr)[:, 0, k, :40]
+    errors.append(np.abs(sim_q - curves.log_q[:, 0, k, :40]).mean() + np.abs(sim_c - curves.corr[:, 0, k, :40]).mean())
+  # widths 32 -> 512: Monte-Carlo error ~ 1 / sqrt(width) shrinks about 4x; require at least 2.5x
+  assert errors[1] < errors[0] / 2.5, errors
+  assert errors[1] < 0.04, errors
+
+
+def test_gradient_ratio_tracks_chi1():
+  r = tanh_phases()
+  curves = r.theory()
+  g = seed_mean(r.log_grad)[:, 0, 1]  # width 512
+  sim = g - g[:, :1]
+  for s, name in enumerate(r.schemes):
+    pred = curves.log_grad[s, 0, 1]
+    assert np.all(np.abs(sim[:, :48][s] - pred[:48]) < 0.1 + 0.02 * np.abs(pred[:48])), name
+  # deep in the ordered phase the per-layer factor is chi_1 at q*
+  chi = float(theory.chi1("tanh", 1.5, 0.05))
+  s = r.schemes.index("sw1.5")
+  slope = (sim[s, 90] - sim[s, 60]) / 30
+  assert abs(slope - math.log(chi)) < 0.01, (slope, math.log(chi))
+
+
+def test_finite_width_log_norm_variance():
+  # ReLU / He with Gaussian weights: Var log(M_L / M_0) = 5 beta, beta = sum 1 / N_l (Hanin & Nica)
+  width, depth, seeds = 32, 16, 256
+  r = jaxinit.sweep({"he": vs(2.0)}, ("relu",), depths=(depth,), widths=(width,), batch=2, seeds=seeds,
+                    key=jax.random.key(3))
+  logs = np.asarray(r.log_norm0)[0, 0, 0, :, depth - 1]
+  exact = theory.relu_log_norm_moments([width] * depth, exact=True)
+  asym = theory.relu_log_norm_moments([width] * depth)
+  assert float(asym.var) == pytest.approx(5 * depth / width)
+  se_var = float(exact.var) * math.sqrt(2 / (seeds - 1))
+  assert abs(logs.var(ddof=1) - float(exact.var)) < 4 * se_var, (logs.var(ddof=1), float(exact.var))
+  assert abs(logs.mean() - float(exact.mean)) < 4 * math.sqrt(float(exact.var) / seeds)
+
+
+def test_gaussian_engine_agrees_with_dense():
+  schemes = {"he": vs(2.0), "lecun": vs(1.0)}
+  kwargs = dict(schemes=schemes, activations=("relu", "tanh"), depths=range(1, 25), widths=(128,), batch=8,
+                seeds=16, bias_std=0.1)
+  dense = jaxinit.sweep(engine="dense", key=jax.random.key(4), **kwargs)
+  gauss = jaxinit.sweep(engine="gaussian", key=jax.random.key(5), **kwargs)
+  assert gauss.engines == ("gaussian",) and dense.engines == ("dense",)
+  for metric in ("log_q", "corr", "log_m"):
+    a, b = np.asarray(getattr(dense, metric)), np.asarray(getattr(gauss, metric))
+    diff = a.mean(axis=3) - b.mean(axis=3)
+    se = np.sqrt((a.var(axis=3, ddof=1) + b.var(axis=3, ddof=1)) / dense.seeds)
+    assert np.all(np.abs(diff) < 5 * se + 1e-3), (metric, np.abs(diff / (se + 1e-9)).max())
+  a, b = (np.asarray(r.log_grad) - np.asarray(r.log_grad)[..., :1] for r in (dense, gauss))
+  se = np.sqrt((a.var(axis=3, ddof=1) + b.var(axis=3, ddof=1)) / dense.seeds)
+  assert np.all(np.abs(a.mean(axis=3) - b.mean(axis=3)) < 5 * se + 1e-3)
+  # auto takes the gaussian engine when the weights are Gaussian and width >= 4 x batch
+  auto = jaxinit.sweep(schemes, ("relu",), depths=(2,), widths=(8, 64), batch=8, seeds=1)
+  assert auto.engines == ("dense", "gaussian")
+  assert jaxinit.sweep(("he_normal",), ("relu",), depths=(2,), widths=(64,), batch=8, seeds=1).engines == ("dense",)
+
+
+def test_resnet_branch_scaling_and_any_initializer():
+  depth, eta2 = 32, 1 / 32
+  r = jaxinit.sweep({"he": jaxinit.he_normal(), "ortho": jaxinit.orthogonal(math.sqrt(2)),
+                     "custom": lambda key, shape, dtype=jnp.float32: jax.random.normal(key, shape, dtype)
+                     * math.sqrt(2 / shape[0])},
+                    ("relu",), depths=(depth,), widths=(256,), batch=8, seeds=4, architecture="resnet",
+                    branch_scale=math.sqrt(eta2), key=jax.random.key(6))
+  # E|x_L|^2 = |x_0|^2 (1 + eta^2)^L for a norm-preserving branch (THEORY.md 5)
+  predicted = depth * math.log(1 + eta2)
+  assert np.all(np.abs(seed_mean(r.log_m)[:, 0, 0, -1] - predicted) < 0.1), seed_mean(r.log_m)[:, 0, 0, -1]
+  with pytest.raises(ValueError, match="architecture='resnet'"):
+    r.theory()
+
+
+def test_prefix_depths_and_outputs(tmp_path):
+  r = jaxinit.sweep(("he_normal", "zeros"), ("relu", "tanh"), depths=(2, 5, 3), widths=(8, 16), batch=4, seeds=2)
+  assert r.depths == (2, 3, 5)
+  assert r.log_q.shape == (2, 2, 2, 2, 5)
+  assert r.verdict().shape == (2, 2, 2, 3)
+  # a depth-3 sweep is the prefix of the depth-5 one
+  short = jaxinit.sweep(("he_normal", "zeros"), ("relu", "tanh"), depths=(3,), widths=(8, 16), batch=4, seeds=2)
+  chex.assert_trees_all_close(np.asarray(short.log_q), np.asarray(r.log_q)[..., :3], rtol=1e-5, atol=1e-6)
+  rows = r.rows()
+  assert len(rows) == 2 * 2 * 2 * 3 and {"scheme", "verdict", "forward_log10", "log_q_mean"} <= set(rows[0])
+  import csv
+  import json
+  doc = json.loads(r.to_json(tmp_path / "s.json").read_text())
+  assert len(doc["configurations"]) == len(rows)
+  with open(r.to_csv(tmp_path / "s.csv")) as f:
+    assert len(list(csv.DictReader(f))) == len(rows)
+  leaves = jax.tree.leaves(r)
+  assert len(leaves) == 8  # a pytree of its metric arrays
+
+
+SWEEP_ERRORS = [
+    (dict(schemes=("he_nrmal",)), "scheme='he_nrmal'"),
+    (dict(activations=("relux",)), "activation='relux'"),
+    (dict(widths=(0,)), "widths=(0,)"),
+    (dict(depths=()), "depths=() is empty"),
+    (dict(batch=1), "batch=1"),
+    (dict(seeds=0), "seeds=0"),
+    (dict(bias_std=-1.0), "bias_std=-1.0"),
+    (dict(architecture="transformer"), "architecture='transformer'"),
+    (dict(engine="fast"), "engine='fast'"),
+    (dict(engine="gaussian"), "engine='gaussian'"),
+    (dict(input_correlation=1.0), "input_correlation=1.0"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", SWEEP_ERRORS)
+def test_sweep_errors(kwargs, message):
+  import re
+  args = dict(schemes=("he_normal",), activations=("relu",), depths=(2,), widths=(8,), batch=4, seeds=1)
+  args.update(kwargs)
+  with pytest.raises(ValueError, match=re.escape(message)):
+    jaxinit.sweep(**args)
+
+
+def test_sharded_over_four_devices_is_identical():
+  script = Path(__file__).parent / "scripts" / "sharded_sweep.py"
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+  proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "identical across 1 and 4 devices" in proc.stdout
