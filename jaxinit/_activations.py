@@ -6,6 +6,7 @@ Gauss-Legendre nodes on [0, Z_MAX]. Plain Gauss-Hermite converges only algebraic
 across a kink; split Gauss-Legendre is exact to float64 rounding for these functions.
 """
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -28,7 +29,9 @@ class Activation(NamedTuple):
   param: float | None = None
 
 
+@functools.lru_cache(maxsize=64)
 def _leaky(slope: float):
+  # cached: one function object per slope, so compiled programs keyed on it are reused
   return lambda x: jnp.where(x >= 0, x, slope * x)
 
 

@@ -10,7 +10,9 @@ shared by every scheme of one distribution family and by every activation (commo
 numbers), and seeds are a `vmap` axis sharded over devices.
 """
 
+import concurrent.futures
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 
 import jax
@@ -59,9 +61,16 @@ def _unit_spread(h):
 class _Scheme:
   """A scheme in the sweep: its label, initializer and, for variance-scaling ones, its spec."""
 
-  def __init__(self, label: str, init: Callable):
+  def __init__(self, label: str, init: Callable, name: str | None = None):
     self.label, self.init = label, init
     self.spec = getattr(init, "spec", None)
+    # what the compiled program depends on: the catalogue name, the spec, or the object itself
+    if name is not None:
+      self.cache_key = ("name", name)
+    elif self.spec is not None and not isinstance(self.spec.scale, jax.core.Tracer):
+      self.cache_key = ("spec", self.spec)
+    else:
+      self.cache_key = ("object", init)
 
   @property
   def family(self):
@@ -139,20 +148,18 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
       if engine == "dense":
         # materialise the weights once: left fusable, XLA may recompute the RNG inside each matmul
         w = jax.lax.optimization_barrier(_weights(schemes, key_w, width))  # (K, N, N), all activations
-      hs, ths = [], []
-      for a, act in enumerate(activations):
-        if architecture == "mlp":
-          inp, tin = x[a], t[a]
-        else:
-          inp, tin = jax.jvp(act.fn, (x[a],), (t[a],))
-        if engine == "dense":
-          h = jnp.einsum("kbn,knm->kbm", inp, w) + bias
-          th = jnp.einsum("kbn,knm->kbm", tin, w)
-        else:
-          h, th = _gaussian_layer(inp, tin, stds, key_w, bias, width)
-        hs.append(h)
-        ths.append(th)
-      h, th = jnp.stack(hs), jnp.stack(ths)  # (A, K, B, N)
+      if architecture == "mlp":
+        inp, tin = x, t
+      else:
+        branch_in = [jax.jvp(act.fn, (x[a],), (t[a],)) for a, act in enumerate(activations)]
+        inp, tin = jnp.stack([b[0] for b in branch_in]), jnp.stack([b[1] for b in branch_in])
+      # one batched op for every activation and scheme: (A, K, B, N). A single Cholesky call per
+      # layer also keeps LAPACK from being entered by several XLA threads at once.
+      if engine == "dense":
+        h = jnp.einsum("akbn,knm->akbm", inp, w) + bias
+        th = jnp.einsum("akbn,knm->akbm", tin, w)
+      else:
+        h, th = _gaussian_layer(inp, tin, stds, key_w, bias, width)
       if architecture == "mlp":
         pre, tpre = h, th
         outs = [jax.jvp(act.fn, (h[a],), (th[a],)) for a, act in enumerate(activations)]
@@ -186,6 +193,9 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
 
 
 DEFAULT_SCHEMES = ("he_normal", "glorot_normal", "lecun_normal", "orthogonal")
+# compiled programs of this process, so a repeated sweep skips tracing and compiling
+_PROGRAMS: dict = {}
+_MAX_PROGRAMS = 64
 
 
 def _check_int_list(values, name: str, where: str, minimum: int) -> tuple[int, ...]:
@@ -216,14 +226,11 @@ def _resolve_schemes(schemes, where: str) -> list[_Scheme]:
   out = []
   for label, s in items:
     if isinstance(s, str):
-      init = _catalog.lookup(s, where=where)
-      label = label or s
+      out.append(_Scheme(str(label or s), _catalog.lookup(s, where=where), name=s))
     elif callable(s):
-      init = s
-      label = label or getattr(s, "__name__", f"scheme{len(out)}")
+      out.append(_Scheme(str(label or getattr(s, "__name__", f"scheme{len(out)}")), s))
     else:
       raise ValueError(f"{where}: schemes entry {s!r} must be a scheme name or an initializer")
-    out.append(_Scheme(str(label), init))
   if not out:
     raise ValueError(f"{where}: schemes={schemes!r} is empty")
   labels = [s.label for s in out]
@@ -350,19 +357,36 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   bias = jnp.float32(bias_std)
   branch = jnp.float32(branch_scale)
 
-  compiled = []
+  # lower every width here (Python), then compile them in parallel: XLA's compiler releases the GIL
+  lowered, compiled = {}, {}
   for i, (width, eng) in enumerate(zip(width_t, engines, strict=True)):
-    if progress:
-      progress("compile", width, i, len(width_t))
+    cache_key = (tuple(s.cache_key for s in scheme_list), tuple(a.fn for a in act_list), width, max_depth,
+                 batch, eng, architecture, float(input_correlation), padded, tuple(devices))
+    if cache_key in _PROGRAMS:
+      compiled[i] = _PROGRAMS[cache_key]
+      continue
     run = _make_runner(scheme_list, act_list, width, max_depth, batch, eng, architecture,
                        float(input_correlation))
     batched = jax.vmap(run, in_axes=(0, None, None))
     jitted = jax.jit(batched) if sharding is None else jax.jit(
         batched, in_shardings=(sharding, None, None), out_shardings=sharding)
-    compiled.append(jitted.lower(seed_keys, bias, branch).compile(
-        compiler_options=_compiler_options(width, max_depth, padded, len(scheme_list) + len(act_list))))
+    options = _compiler_options(width, max_depth, padded, len(scheme_list) + len(act_list))
+    lowered[i] = (cache_key, jitted.lower(seed_keys, bias, branch), options)
   if progress:
-    progress("compile", width_t[-1], len(width_t), len(width_t))
+    progress("compile", width_t[0], len(compiled), len(width_t))
+  if lowered:
+    workers = min(len(lowered), os.cpu_count() or 1)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+      futures = {pool.submit(low.compile, compiler_options=opts): (i, key)
+                 for i, (key, low, opts) in lowered.items()}
+      for future in concurrent.futures.as_completed(futures):
+        i, key = futures[future]
+        compiled[i] = _PROGRAMS[key] = future.result()
+        while len(_PROGRAMS) > _MAX_PROGRAMS:
+          _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        if progress:
+          progress("compile", width_t[i], len(compiled), len(width_t))
+  compiled = [compiled[i] for i in range(len(width_t))]
 
   per_width = []
   interrupted = False

@@ -278,3 +278,19 @@ def test_compute_fans():
   fans = jaxinit.compute_fans((7, 4, 5), in_axis=-2, out_axis=-1)
   assert all(isinstance(v, int) for v in fans)
   assert jaxinit.compute_fans((10,), in_axis=0, out_axis=0 if False else ()) == (10, 1, 1)
+
+
+def test_compute_fans_properties():
+  from hypothesis import given, settings
+  from hypothesis import strategies as st
+
+  @settings(max_examples=200, deadline=None)
+  @given(st.lists(st.integers(1, 7), min_size=2, max_size=5))
+  def check(shape):
+    fans = jaxinit.compute_fans(tuple(shape))
+    assert fans.receptive_field == math.prod(shape[:-2])
+    assert fans.fan_in * shape[-1] == fans.fan_out * shape[-2] == math.prod(shape)
+    swapped = jaxinit.compute_fans(tuple(shape), in_axis=-1, out_axis=-2)
+    assert (swapped.fan_in, swapped.fan_out) == (fans.fan_out, fans.fan_in)
+
+  check()
