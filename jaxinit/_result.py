@@ -125,24 +125,20 @@ class SweepResult:
     arrays = {m: self._at_depths(np.asarray(getattr(self, m), dtype=np.float64))
               for m in ("log_q", "log_m", "log_grad", "corr", "dead", "spread", "log_norm0")}
     finite = self._at_depths(np.cumprod(np.asarray(self.finite), axis=-1)).mean(axis=3)
+    with np.errstate(invalid="ignore"):  # -inf logs (zero init) have no std
+      means = {m: a.mean(axis=3) for m, a in arrays.items()}
+      stds = {m: a.std(axis=3) for m, a in arrays.items()}
     out = []
-    np_err = np.errstate(invalid="ignore")
-    np_err.__enter__()
-    for i, s in enumerate(self.schemes):
-      for j, a in enumerate(self.activations):
-        for k, w in enumerate(self.widths):
-          for d_i, d in enumerate(self.depths):
-            row = {"scheme": s, "activation": a, "width": w, "depth": d,
-                   "engine": self.engines[k], "sigma_w2": self.sigma_w2[i][k],
-                   "verdict": str(verdict[i, j, k, d_i]),
-                   "forward_log10": _num(fwd[i, j, k, d_i]), "gradient_log10": _num(grad[i, j, k, d_i]),
-                   "finite_fraction": _num(finite[i, j, k, d_i])}
-            for m, arr in arrays.items():
-              vals = arr[i, j, k, :, d_i]
-              row[f"{m}_mean"] = _num(np.mean(vals))
-              row[f"{m}_std"] = _num(np.std(vals))
-            out.append(row)
-    np_err.__exit__(None, None, None)
+    for idx in np.ndindex(verdict.shape):
+      i, j, k, d = idx
+      row = {"scheme": self.schemes[i], "activation": self.activations[j], "width": self.widths[k],
+             "depth": self.depths[d], "engine": self.engines[k], "sigma_w2": self.sigma_w2[i][k],
+             "verdict": str(verdict[idx]), "forward_log10": _num(fwd[idx]),
+             "gradient_log10": _num(grad[idx]), "finite_fraction": _num(finite[idx])}
+      for m in arrays:
+        row[f"{m}_mean"] = _num(means[m][idx])
+        row[f"{m}_std"] = _num(stds[m][idx])
+      out.append(row)
     return out
 
   def parameters(self) -> dict:

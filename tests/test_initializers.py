@@ -294,3 +294,18 @@ def test_compute_fans_properties():
     assert (swapped.fan_in, swapped.fan_out) == (fans.fan_out, fans.fan_in)
 
   check()
+
+
+def test_multi_axis_kernels_match_jax_and_their_fans():
+  # e.g. an attention projection (embed, heads, head_dim) or a (heads, head_dim, embed) output kernel
+  layouts = [((64, 4, 16), dict(in_axis=0, out_axis=(1, 2))),
+             ((4, 16, 64), dict(in_axis=(0, 1), out_axis=2)),
+             ((3, 8, 32, 16), dict(in_axis=-2, out_axis=-1, batch_axis=0))]
+  for shape, axes in layouts:
+    for name in ("he_normal", "glorot_uniform", "lecun_normal"):
+      ours = getattr(jaxinit, name)(**axes)(KEY, shape)
+      theirs = getattr(JI, name)(**axes)(KEY, shape)
+      np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    w = jaxinit.variance_scaling(1.0, "fan_in", "normal", **axes)(KEY, shape)
+    fans = jaxinit.compute_fans(shape, **axes)
+    assert abs(float(jnp.var(w)) * fans.fan_in - 1) < 6 * math.sqrt(2 / w.size)
