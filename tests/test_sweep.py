@@ -218,3 +218,12 @@ def test_sharded_over_four_devices_is_identical():
   proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "identical across 1 and 4 devices" in proc.stdout
+
+
+def test_overflow_is_a_verdict_not_a_crash():
+  r = jaxinit.sweep({"huge": vs(100.0)}, ("relu", "identity"), depths=(2, 8, 40), widths=(16,), batch=4, seeds=2)
+  verdict = r.verdict()[0, :, 0]
+  assert set(verdict[:, 0]) == set(verdict[:, 1]) == {"exploding"}  # 50^D and 100^D: finite, far above 100x
+  assert set(verdict[:, 2]) == {"non-finite"}  # past float32's range
+  assert not np.asarray(r.finite)[0, :, 0, :, -1].any()
+  r.to_json("/dev/null")  # non-finite statistics serialise as null, not NaN
