@@ -102,18 +102,48 @@ def _weights(schemes: Sequence[_Scheme], key, width: int):
   return jnp.stack(mats)
 
 
+_GAUSSIAN_JITTER = 1e-5  # added to the unit diagonal: above float32 Gram rounding (~n 6e-8) for n <= 256
+
+
+def _cholesky(a):
+  """Lower Cholesky factor of a batch of SPD matrices, in plain jax ops (a loop over columns).
+
+  XLA's CPU Cholesky calls LAPACK, which can deadlock when several XLA threads enter it inside
+  a long scan; this loop has no custom call. Cost: n matrix-vector products per factor.
+  """
+  n = a.shape[-1]
+  rows = jnp.arange(n)
+
+  def column(j, low):
+    row_j = low[..., j, :]  # entries k < j are set, the rest are 0
+    pivot = jnp.sqrt(jnp.maximum(a[..., j, j] - jnp.sum(row_j * row_j, axis=-1), 1e-30))
+    col = (a[..., :, j] - jnp.einsum("...ik,...k->...i", low, row_j)) / pivot[..., None]
+    col = jnp.where(rows > j, col, jnp.where(rows == j, pivot[..., None], 0.0))
+    return low.at[..., :, j].set(col)
+
+  return jax.lax.fori_loop(0, n, column, jnp.zeros_like(a))
+
+
 def _gaussian_layer(x, t, stds, key, bias, width: int):
   """Exact joint sample of (X W + b, T W) for W with i.i.d. N(0, std^2) entries.
 
-  The columns of [X; T] W are i.i.d. N(0, std^2 [X; T][X; T]^T): drawn from a 2B x 2B
-  Cholesky factor with 2B x N normals instead of N x N, and O(B^2 N) flops (THEORY.md 7).
+  The columns of [X; T] W are i.i.d. N(0, std^2 G), G = [X; T][X; T]^T: drawn from a
+  2B x 2B Cholesky factor with 2B x N normals instead of N x N, and O(B^2 N) flops
+  (THEORY.md 7). G is factored as D C D with D the row norms and C the correlation
+  matrix, so rows of very different size (a tangent grown by chi_1^L beside the signal)
+  keep their own precision, and zero rows (a dead ReLU layer) stay exactly zero. The
+  jitter on C's unit diagonal sets a floor of about 1e-5 on 1 - c.
   """
   xt = jnp.concatenate([x, t], axis=-2)  # (..., 2B, N)
-  gram = jnp.einsum("...in,...jn->...ij", xt, xt)
-  scale = jnp.maximum(jnp.trace(gram, axis1=-2, axis2=-1)[..., None, None] / gram.shape[-1], 1e-30)
-  eye = jnp.eye(gram.shape[-1], dtype=gram.dtype)
-  chol = jnp.linalg.cholesky(gram / scale + 1e-6 * eye) * jnp.sqrt(scale)
-  z = jax.random.normal(key, (gram.shape[-1], width), jnp.float32)  # shared: common random numbers
+  norms = jnp.sqrt(jnp.sum(jnp.square(xt), axis=-1))  # (..., 2B)
+  alive = norms > 0
+  unit = xt / jnp.where(alive, norms, 1.0)[..., None]
+  corr = jnp.einsum("...in,...jn->...ij", unit, unit)
+  n = corr.shape[-1]
+  eye = jnp.eye(n, dtype=corr.dtype)
+  corr = jnp.where(alive[..., :, None] & alive[..., None, :], corr, eye)  # a zero row: independent filler
+  chol = _cholesky(corr + _GAUSSIAN_JITTER * eye) * norms[..., :, None]
+  z = jax.random.normal(key, (n, width), jnp.float32)  # shared: common random numbers
   out = jnp.einsum("...ij,jn->...in", chol, z) * stds[..., None, None]
   b = x.shape[-2]
   return out[..., :b, :] + bias, out[..., b:, :]
@@ -153,8 +183,7 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
       else:
         branch_in = [jax.jvp(act.fn, (x[a],), (t[a],)) for a, act in enumerate(activations)]
         inp, tin = jnp.stack([b[0] for b in branch_in]), jnp.stack([b[1] for b in branch_in])
-      # one batched op for every activation and scheme: (A, K, B, N). A single Cholesky call per
-      # layer also keeps LAPACK from being entered by several XLA threads at once.
+      # one batched op for every activation and scheme: (A, K, B, N)
       if engine == "dense":
         h = jnp.einsum("akbn,knm->akbm", inp, w) + bias
         th = jnp.einsum("akbn,knm->akbm", tin, w)

@@ -1,10 +1,20 @@
 """The command line, called in-process through main(argv)."""
 
+import contextlib
+import csv
+import io
 import json
+import os
 import subprocess
 import sys
 
+import jax
+import matplotlib.image
+import pytest
+from jax.experimental.compilation_cache import compilation_cache
+
 import jaxinit
+from jaxinit import _cli
 from jaxinit._cli import main
 
 
@@ -35,3 +45,240 @@ def test_python_dash_m():
                         text=True, timeout=120)
   assert proc.returncode == 0, proc.stderr
   assert json.loads(proc.stdout)
+
+
+# ------------------------------------------------------------------------------------------- sweep
+
+TINY = ["--schemes", "he_normal,zeros", "--activations", "relu", "--depths", "1:8", "--widths", "8,16",
+        "--batch", "4", "--seeds", "2", "--no-cache"]
+_CACHE_OPTIONS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
+                  "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
+
+
+@contextlib.contextmanager
+def _cache_settings_kept():
+  """The CLI configures jax's persistent cache process-wide; put it back for the other tests."""
+  saved = {name: jax.config.values[name] for name in _CACHE_OPTIONS}
+  try:
+    yield
+  finally:
+    for name, value in saved.items():
+      jax.config.update(name, value)
+    compilation_cache.reset_cache()
+
+
+@pytest.fixture(autouse=True)
+def _restore_compilation_cache():
+  with _cache_settings_kept():
+    yield
+
+
+def _run(argv):
+  out, err = io.StringIO(), io.StringIO()
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    code = main(argv)
+  return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+  """One tiny sweep with --format json, shared by the report tests."""
+  folder = tmp_path_factory.mktemp("report")
+  with _cache_settings_kept():
+    code, out, err = _run(["sweep", *TINY, "--format", "json", "--out", str(folder)])
+  return code, out, err, folder
+
+
+def test_sweep_json_stdout_is_one_clean_document(report):
+  code, out, _, folder = report
+  assert code == 0
+  doc = json.loads(out)
+  assert doc["parameters"]["schemes"] == ["he_normal", "zeros"]
+  assert doc["parameters"]["widths"] == [8, 16] and doc["parameters"]["depths"] == list(range(1, 9))
+  assert doc["cache_dir"] is None
+  by_scheme = {row["scheme"]: row for row in doc["summary"]}
+  assert by_scheme["zeros"]["verdicts"]["collapsed"] == 16  # 2 widths x 8 depths, every unit identical
+  assert by_scheme["zeros"]["stable_depth"] == {"8": 0, "16": 0}
+  assert sorted(os.path.basename(f) for f in doc["files"]) == sorted(
+      ["sweep.json", "sweep.csv", "heatmap_forward.png", "heatmap_gradient.png", "index.html"])
+
+
+def test_sweep_json_file_has_every_configuration(report):
+  doc = json.loads((report[3] / "sweep.json").read_text())
+  assert len(doc["configurations"]) == 2 * 1 * 2 * 8
+  assert {c["verdict"] for c in doc["configurations"] if c["scheme"] == "zeros"} == {"collapsed"}
+  assert doc["parameters"]["interrupted"] is False
+
+
+def test_sweep_csv_has_a_header_and_one_row_per_configuration(report):
+  with (report[3] / "sweep.csv").open() as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == 32
+  for column in ("scheme", "activation", "width", "depth", "verdict", "forward_log10", "gradient_log10",
+                 "corr_mean", "log_norm0_std"):
+    assert column in rows[0]
+  assert {r["width"] for r in rows} == {"8", "16"}
+
+
+@pytest.mark.parametrize("name", ["heatmap_forward.png", "heatmap_gradient.png"])
+def test_sweep_heatmaps_are_images(report, name):
+  image = matplotlib.image.imread(report[3] / name)
+  assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+  assert image.std() > 0  # not a blank canvas
+
+
+def test_index_html_shows_the_figures_and_the_table_offline(report):
+  page = (report[3] / "index.html").read_text()
+  assert '<img src="heatmap_forward.png"' in page and '<img src="heatmap_gradient.png"' in page
+  assert "<table>" in page and "<td class=\"name\">zeros</td>" in page and "N=16" in page
+  assert "<style>" in page
+  for external in ("<script", "<link", "http://", "https://", "src=\"/"):
+    assert external not in page
+
+
+def test_sweep_table_prints_the_summary(tmp_path, capsys):
+  assert main(["sweep", *TINY[:6], "--depths", "1:4", "--widths", "8", "--batch", "4", "--seeds", "1",
+               "--no-cache", "--out", str(tmp_path)]) == 0
+  captured = capsys.readouterr()
+  assert "he_normal" in captured.out and "zeros" in captured.out and "index.html" in captured.out
+  assert (tmp_path / "index.html").exists()
+
+
+def _interrupt_at(monkeypatch, width_index):
+  original = _cli._SweepProgress.__call__
+
+  def call(self, phase, width, done, total):
+    original(self, phase, width, done, total)
+    if phase == "run" and done == width_index:
+      raise KeyboardInterrupt
+
+  monkeypatch.setattr(_cli._SweepProgress, "__call__", call)
+
+
+def test_ctrl_c_writes_the_finished_widths_and_exits_130(tmp_path, monkeypatch):
+  _interrupt_at(monkeypatch, 1)  # after the first width ran
+  code, _, err = _run(["sweep", *TINY, "--out", str(tmp_path)])
+  assert code == 130
+  assert "interrupted" in err and "1 of 2 widths" in err
+  doc = json.loads((tmp_path / "sweep.json").read_text())
+  assert doc["parameters"]["interrupted"] is True and doc["parameters"]["widths"] == [8]
+  assert len(doc["configurations"]) == 2 * 8
+  for name in ("sweep.csv", "heatmap_forward.png", "heatmap_gradient.png", "index.html"):
+    assert (tmp_path / name).stat().st_size > 0
+  assert "Interrupted" in (tmp_path / "index.html").read_text()
+
+
+def test_ctrl_c_before_any_width_writes_nothing(tmp_path, monkeypatch):
+  _interrupt_at(monkeypatch, 0)
+  code, _, err = _run(["sweep", *TINY, "--out", str(tmp_path)])
+  assert code == 130 and "nothing written" in err
+  assert not (tmp_path / "sweep.json").exists()
+
+
+def test_compilation_cache_is_on_by_default(tmp_path, monkeypatch):
+  monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+  argv = ["sweep", "--schemes", "lecun_normal", "--activations", "tanh", "--depths", "3", "--widths", "6",
+          "--batch", "2", "--seeds", "1", "--format", "json", "--out", str(tmp_path / "out")]
+  code, out, _ = _run(argv)
+  assert code == 0
+  cache = tmp_path / "xdg" / "jaxinit" / "jax"
+  assert json.loads(out)["cache_dir"] == str(cache)
+  assert any(cache.iterdir()), "nothing was written to the persistent compilation cache"
+
+
+def _file_under_a_file(tmp_path):
+  blocker = tmp_path / "file.txt"
+  blocker.write_text("x")
+  return str(blocker / "sub")
+
+
+BAD_INPUT = [
+    (["sweep", "--schemes", "he_normal,nope"], "--schemes 'he_normal,nope': unknown scheme 'nope'"),
+    (["sweep", "--activations", "relu,bogus"], "--activations 'relu,bogus': unknown activation 'bogus'"),
+    (["sweep", "--widths", "0,32"], "--widths '0,32': every value must be >= 1"),
+    (["sweep", "--widths", "-8"], "--widths '-8': every value must be >= 1"),
+    (["sweep", "--depths", "10:1"], "--depths '10:1': range '10:1' is empty"),
+    (["sweep", "--depths", ""], "--depths '': is empty"),
+    (["sweep", "--depths", "1:x"], "--depths '1:x': 'x' is not an integer"),
+    (["sweep", "--depths", "1:8:0"], "--depths '1:8:0': step 0 must be >= 1"),
+    (["sweep", "--widths", "32,,64"], "--widths '32,,64': has an empty entry"),
+    (["sweep", "--batch", "1"], "--batch '1': must be an integer >= 2"),
+    (["sweep", "--batch", "abc"], "--batch 'abc': not an integer"),
+    (["sweep", "--seeds", "0"], "--seeds '0': must be an integer >= 1"),
+    (["sweep", "--bias-std", "-1"], "--bias-std '-1': must be >= 0"),
+    (["sweep", "--bias-std", "1e"], "--bias-std '1e': not a number"),
+    (["sweep", "--branch-scale", "inf"], "--branch-scale 'inf': must be finite"),
+    (["sweep", "--input-correlation", "1"], "--input-correlation '1': must be in [0, 1)"),
+    (["sweep", "--devices", "999"], "--devices '999': only"),
+    (["sweep", "--schemes", "dirac"], "--schemes 'dirac': dirac: shape=(32, 32) has rank 2"),
+    (["sweep", "--engine", "gaussian"], "engine='gaussian' is exact only for i.i.d. Gaussian weights"),
+    (["sweep", "--engine", "fast"], "argument --engine: invalid choice: 'fast'"),
+    (["sweep", "--out", None], "cannot write there"),
+    (["theory", "--sigma-w2", "4:1"], "--sigma-w2 '4:1': range is empty"),
+    (["theory", "--sigma-w2", "1,x"], "--sigma-w2 '1,x': 'x' is not a number"),
+    (["theory", "--sigma-w2=-1:2"], "--sigma-w2 '-1:2': '-1' must be >= 0"),
+    (["theory", "--activation", "nope"], "--activation 'nope': unknown activation 'nope'"),
+    (["theory", "--sigma-b2", "-0.1"], "--sigma-b2 '-0.1': must be >= 0"),
+    (["gains", "--activations", "relu,foo"], "--activations 'relu,foo': unknown activation 'foo'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INPUT, ids=[" ".join(map(str, a)) for a, _ in BAD_INPUT])
+def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path):
+  argv = [_file_under_a_file(tmp_path) if a is None else a for a in argv]
+  if "--out" not in argv and argv[0] in ("sweep", "theory"):
+    argv += ["--out", str(tmp_path / "out")]
+  code, out, err = _run([*argv, "--no-cache"])
+  assert code == 2
+  assert out == ""
+  lines = err.strip().splitlines()
+  assert len(lines) == 1, err
+  assert lines[0].startswith("jaxinit: error: ") and message in lines[0], lines[0]
+
+
+def test_depth_ranges():
+  assert _cli._int_list("1:4", "--depths", 1) == (1, 2, 3, 4)
+  assert _cli._int_list("1:9:4,16, 2", "--depths", 1) == (1, 2, 5, 9, 16)
+  assert _cli._int_list("8", "--depths", 1) == (8,)
+  assert _cli._float_grid("1:2", "--sigma-w2", 3) == (1.0, 1.5, 2.0)
+  assert _cli._float_grid("1:2:0.25", "--sigma-w2", 3) == (1.0, 1.25, 1.5, 1.75, 2.0)
+
+
+# ------------------------------------------------------------------------------------ theory, gains
+
+def test_theory_json_and_figure(tmp_path):
+  code, out, _ = _run(["theory", "--sigma-w2", "1,2,3", "--format", "json", "--out", str(tmp_path), "--no-cache"])
+  assert code == 0
+  doc = json.loads(out)
+  assert doc["activation"] == "tanh" and doc["sigma_b2"] == 0.05
+  assert abs(doc["edge_of_chaos"]["sigma_w2"] - 1.761) < 1e-3  # THEORY.md reference
+  assert [r["phase"] for r in doc["rows"]] == ["ordered", "chaotic", "chaotic"]
+  chi = [r["chi1"] for r in doc["rows"]]
+  assert chi == sorted(chi) and chi[0] < 1 < chi[1]
+  assert doc["rows"][0]["c_star"] == pytest.approx(1.0)
+  image = matplotlib.image.imread(tmp_path / "theory_tanh.png")
+  assert image.shape[0] > 200 and image.std() > 0
+
+
+def test_theory_table_marks_the_edge(tmp_path, capsys):
+  assert main(["theory", "--sigma-w2", "1:4", "--points", "7", "--out", str(tmp_path), "--no-cache"]) == 0
+  out = capsys.readouterr().out
+  assert "edge of chaos" in out and "1.7610" in out and "6 xi_c" in out
+
+
+def test_gains_json(capsys):
+  assert main(["gains", "--activations", "relu,tanh,gelu,selu", "--format", "json", "--no-cache"]) == 0
+  rows = {r["activation"]: r for r in json.loads(capsys.readouterr().out)}
+  assert rows["relu"]["torch_gain"] == pytest.approx(2 ** 0.5) and rows["relu"]["gain"] == pytest.approx(2 ** 0.5)
+  assert rows["relu"]["edge_sigma_w"] == pytest.approx(2 ** 0.5)
+  assert rows["tanh"]["torch_gain"] == pytest.approx(5 / 3) and rows["tanh"]["gain"] == pytest.approx(1.5925, abs=1e-4)
+  assert rows["tanh"]["edge_sigma_w"] == pytest.approx(1.0, abs=1e-6)
+  assert rows["gelu"]["torch_gain"] is None
+  assert rows["selu"]["gain"] == pytest.approx(1.0) and "lecun_normal" in rows["selu"]["use"]
+  assert "he_normal" in rows["relu"]["use"]
+
+
+def test_gains_table(capsys):
+  assert main(["gains", "--activations", "relu,softplus", "--no-cache"]) == 0
+  out = capsys.readouterr().out
+  assert "1.4142" in out and "he_normal" in out and "softplus" in out and " - " in out

@@ -148,6 +148,17 @@ def test_gaussian_engine_agrees_with_dense():
   a, b = (np.asarray(r.log_grad) - np.asarray(r.log_grad)[..., :1] for r in (dense, gauss))
   se = np.sqrt((a.var(axis=3, ddof=1) + b.var(axis=3, ddof=1)) / dense.seeds)
   assert np.all(np.abs(a.mean(axis=3) - b.mean(axis=3)) < 5 * se + 1e-3)
+  # rows of very different size: a chaotic tangent grows by chi_1^L beside the signal
+  chaos = jaxinit.sweep({"sw3": vs(3.0)}, ("tanh",), depths=(100,), widths=(128,), batch=8, seeds=4,
+                        bias_std=math.sqrt(0.05), input_correlation=0.9, engine="gaussian")
+  c_star = float(theory.fixed_point("tanh", 3.0, 0.05).c_star)
+  # finite-width c fluctuates by ~0.1 per layer at N = 128: average the last 50 layers
+  assert abs(seed_mean(chaos.corr)[0, 0, 0, 50:].mean() - c_star) < 0.1
+  g = seed_mean(chaos.log_grad)[0, 0, 0]
+  assert abs((g[-1] - g[20]) / 79 - math.log(float(theory.chi1("tanh", 3.0, 0.05)))) < 0.02
+  # a dead ReLU layer (every unit off) stays dead: zero rows stay exactly zero
+  tiny = jaxinit.sweep({"he": vs(2.0)}, ("relu",), depths=(12,), widths=(4,), batch=2, seeds=64, engine="gaussian")
+  assert np.isneginf(np.asarray(tiny.log_norm0)[0, 0, 0, :, -1]).sum() >= 5
   # auto takes the gaussian engine when the weights are Gaussian and width >= 4 x batch
   auto = jaxinit.sweep(schemes, ("relu",), depths=(2,), widths=(8, 64), batch=8, seeds=1)
   assert auto.engines == ("dense", "gaussian")
