@@ -6,7 +6,7 @@ For one grid, in one process, this times (warm, best of --repeats):
           distribution family per layer and seed, the biases) and nothing else;
   matmul  a jitted scan that does exactly the sweep's matmuls (forward and tangent, every
           scheme x activation) on fixed matrices and nothing else;
-and prints sweep / (rng + matmul): the target is <= 1.3. Then, at width >= 4 x batch with
+and prints sweep / (rng + matmul): the target is <= 1.3. Then, at width = 16 x batch with
 Gaussian schemes, it prints how far the "gaussian" engine runs below that dense bound.
 
   python benchmarks/roofline.py            # width 512, depth 64, batch 128, 4 seeds
@@ -101,7 +101,7 @@ def main():
   print(f"dense sweep {t_sweep:.3f} s | rng {t_rng:.3f} s + matmul {t_mm:.3f} s = bound {bound:.3f} s | "
         f"sweep / bound = {t_sweep / bound:.2f} (target <= 1.3)")
 
-  gb = max(8, w // 8)  # width >= 4 x batch
+  gb = max(4, w // 16)  # width = 16 x batch, where "auto" takes the gaussian engine
   gauss = {f"normal_{k}": jaxinit.variance_scaling(k, "fan_in", "normal") for k in (1.0, 2.0, 2.5, 3.0)}
   t_gauss = sweep_time(gauss, acts, w, d, gb, s, "gaussian", r)
   t_dense_g = sweep_time(gauss, acts, w, d, gb, s, "dense", r)

@@ -72,12 +72,12 @@ def main(argv=None) -> int:
   parser.add_argument("--out", default=".", help="folder for edge_of_chaos.png (default: cwd)")
   args = parser.parse_args(argv)
   if args.quick:
-    sw2s, width, depth, batch, seeds, curve_points = np.linspace(1.0, 4.0, 5), 256, 40, 32, 16, 7
+    sw2s, width, depth, batch, seeds, curve_points = np.linspace(1.0, 4.0, 5), 256, 40, 16, 16, 7
   else:
-    sw2s, width, depth, batch, seeds, curve_points = np.linspace(1.0, 4.0, 13), 512, 300, 64, 16, 121
+    sw2s, width, depth, batch, seeds, curve_points = np.linspace(1.0, 4.0, 13), 512, 300, 32, 16, 121
 
   schemes = {f"{v:.3f}": jaxinit.variance_scaling(float(v), "fan_in", "normal") for v in sw2s}
-  # Gaussian weights: at width >= 4 x batch "auto" samples X W exactly instead of drawing W
+  # Gaussian weights: at width >= 16 x batch "auto" samples X W exactly instead of drawing W
   result = jaxinit.sweep(schemes, ("tanh",), depths=(depth,), widths=(width,), batch=batch, seeds=seeds,
                          bias_std=math.sqrt(SIGMA_B2), input_correlation=INPUT_CORRELATION, key=jax.random.key(0))
   c_sim = np.asarray(result.corr, dtype=float)[:, 0, 0].mean(axis=1)  # (sigma_w2, layer)

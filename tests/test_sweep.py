@@ -159,8 +159,8 @@ def test_gaussian_engine_agrees_with_dense():
   # a dead ReLU layer (every unit off) stays dead: zero rows stay exactly zero
   tiny = jaxinit.sweep({"he": vs(2.0)}, ("relu",), depths=(12,), widths=(4,), batch=2, seeds=64, engine="gaussian")
   assert np.isneginf(np.asarray(tiny.log_norm0)[0, 0, 0, :, -1]).sum() >= 5
-  # auto takes the gaussian engine when the weights are Gaussian and width >= 4 x batch
-  auto = jaxinit.sweep(schemes, ("relu",), depths=(2,), widths=(8, 64), batch=8, seeds=1)
+  # auto takes the gaussian engine when the weights are Gaussian and width >= 16 x batch
+  auto = jaxinit.sweep(schemes, ("relu",), depths=(2,), widths=(8, 64), batch=4, seeds=1)
   assert auto.engines == ("dense", "gaussian")
   assert jaxinit.sweep(("he_normal",), ("relu",), depths=(2,), widths=(64,), batch=8, seeds=1).engines == ("dense",)
 
@@ -232,7 +232,7 @@ def test_sharded_over_four_devices_is_identical():
 
 
 def test_overflow_is_a_verdict_not_a_crash():
-  r = jaxinit.sweep({"huge": vs(100.0)}, ("relu", "identity"), depths=(2, 8, 40), widths=(16,), batch=4, seeds=2)
+  r = jaxinit.sweep({"huge": vs(100.0)}, ("relu", "identity"), depths=(2, 8, 60), widths=(16,), batch=4, seeds=2)
   verdict = r.verdict()[0, :, 0]
   assert set(verdict[:, 0]) == set(verdict[:, 1]) == {"exploding"}  # 50^D and 100^D: finite, far above 100x
   assert set(verdict[:, 2]) == {"non-finite"}  # past float32's range
