@@ -38,24 +38,28 @@ def _log_second_moment(x, axes=None):
   return jnp.where(scale > 0, 2.0 * jnp.log(safe) + jnp.log(inner), -jnp.inf)
 
 
-def _pair_correlation(h):
-  """Mean cosine similarity of rows (2i, 2i+1): the correlation of paired inputs."""
-  n = (h.shape[-2] // 2) * 2
-  a, b = h[..., 0:n:2, :], h[..., 1:n:2, :]
-  scale = jnp.maximum(jnp.max(jnp.abs(h), axis=(-2, -1), keepdims=True), jnp.finfo(h.dtype).tiny)
-  a, b = a / scale, b / scale
-  num = jnp.sum(a * b, axis=-1)
-  den = jnp.sqrt(jnp.sum(a * a, axis=-1) * jnp.sum(b * b, axis=-1))
-  return jnp.mean(jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 1.0), axis=-1)
+def _value_and_slope(activations, h):
+  """phi(h) and phi'(h) for each activation's slice of h (A, K, B, N), in one jvp each."""
+  outs = [jax.jvp(act.fn, (h[a],), (jnp.ones_like(h[a]),)) for a, act in enumerate(activations)]
+  return jnp.stack([o[0] for o in outs]), jnp.stack([o[1] for o in outs])
 
 
-def _unit_spread(h):
-  """Variance across units over second moment, averaged over inputs: 0 when every unit is identical."""
-  scale = jnp.maximum(jnp.max(jnp.abs(h), axis=(-2, -1), keepdims=True), jnp.finfo(h.dtype).tiny)
-  h = h / scale
-  m2 = jnp.mean(h * h, axis=-1)
-  var = jnp.var(h, axis=-1)
-  return jnp.mean(jnp.where(m2 > 0, var / jnp.where(m2 > 0, m2, 1.0), 0.0), axis=-1)
+def _pre_activation_stats(h):
+  """(log second moment, paired-input correlation, spread across units) of h (..., B, N), sharing one rescale."""
+  scale = jnp.max(jnp.abs(h), axis=(-2, -1), keepdims=True)
+  safe = jnp.where(scale > 0, scale, 1.0)
+  u = h / safe
+  m2_rows = jnp.mean(u * u, axis=-1)  # (..., B)
+  log_q = jnp.where(scale[..., 0, 0] > 0, 2.0 * jnp.log(safe[..., 0, 0]) + jnp.log(jnp.mean(m2_rows, axis=-1)),
+                    -jnp.inf)
+  n = (u.shape[-2] // 2) * 2
+  a, b = u[..., 0:n:2, :], u[..., 1:n:2, :]
+  num = jnp.mean(a * b, axis=-1)
+  den = jnp.sqrt(m2_rows[..., 0:n:2] * m2_rows[..., 1:n:2])
+  corr = jnp.mean(jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 1.0), axis=-1)
+  var_rows = jnp.maximum(m2_rows - jnp.square(jnp.mean(u, axis=-1)), 0.0)
+  spread = jnp.mean(jnp.where(m2_rows > 0, var_rows / jnp.where(m2_rows > 0, m2_rows, 1.0), 0.0), axis=-1)
+  return log_q, corr, spread
 
 
 class _Scheme:
@@ -181,9 +185,9 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
         w = jax.lax.optimization_barrier(_weights(schemes, key_w, width))  # (K, N, N), all activations
       if architecture == "mlp":
         inp, tin = x, t
-      else:
-        branch_in = [jax.jvp(act.fn, (x[a],), (t[a],)) for a, act in enumerate(activations)]
-        inp, tin = jnp.stack([b[0] for b in branch_in]), jnp.stack([b[1] for b in branch_in])
+      else:  # the branch's input phi(x) and its tangent phi'(x) t
+        phi, slope = _value_and_slope(activations, x)
+        inp, tin = phi, slope * t
       # one batched op for every activation and scheme: (A, K, B, N)
       if engine == "dense":
         h = jnp.einsum("akbn,knm->akbm", inp, w) + bias
@@ -192,26 +196,21 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
         h, th = _gaussian_layer(inp, tin, stds, key_w, bias, width)
       if architecture == "mlp":
         pre, tpre = h, th
-        outs = [jax.jvp(act.fn, (h[a],), (th[a],)) for a, act in enumerate(activations)]
-        new_x = jnp.stack([o[0] for o in outs])
-        new_t = jnp.stack([o[1] for o in outs])
-        deriv_zero = jnp.stack([
-            jax.jvp(act.fn, (h[a],), (jnp.ones_like(h[a]),))[1] == 0 for a, act in enumerate(activations)])
+        new_x, slope = _value_and_slope(activations, h)
+        new_t = slope * th
       else:
         new_x = x + branch_scale * h
         new_t = t + branch_scale * th
         pre, tpre = new_x, new_t
-        deriv_zero = jnp.stack([
-            jax.jvp(act.fn, (x[a],), (jnp.ones_like(x[a]),))[1] == 0 for a, act in enumerate(activations)])
-      finite = jnp.all(jnp.isfinite(pre), axis=(-2, -1)) & jnp.all(jnp.isfinite(tpre), axis=(-2, -1))
+      log_q, corr, spread = _pre_activation_stats(pre)
       row = dict(
-          log_q=_log_second_moment(pre, axes=(-2, -1)),
+          log_q=log_q,
           log_m=_log_second_moment(new_x, axes=(-2, -1)) - log_m0,
           log_grad=_log_second_moment(tpre, axes=(-2, -1)),
-          corr=_pair_correlation(pre),
-          dead=jnp.mean(deriv_zero, axis=(-2, -1)),
-          spread=_unit_spread(pre),
-          finite=finite,
+          corr=corr,
+          dead=jnp.mean(slope == 0, axis=(-2, -1)),
+          spread=spread,
+          finite=jnp.all(jnp.isfinite(pre), axis=(-2, -1)) & jnp.all(jnp.isfinite(tpre), axis=(-2, -1)),
           log_norm0=_log_second_moment(new_x[..., 0, :], axes=-1) - log_m0_first,
       )
       return (new_x, new_t), row
