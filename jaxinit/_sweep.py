@@ -260,11 +260,7 @@ def _resolve_schemes(schemes, where: str) -> list[_Scheme]:
       out.append(_Scheme(str(label or getattr(s, "__name__", f"scheme{len(out)}")), s))
     else:
       raise ValueError(f"{where}: schemes entry {s!r} must be a scheme name or an initializer")
-  if not out:
-    raise ValueError(f"{where}: schemes={schemes!r} is empty")
-  labels = [s.label for s in out]
-  if len(set(labels)) != len(labels):
-    raise ValueError(f"{where}: schemes={labels!r} repeats a label")
+  _check_labels("schemes", schemes, [s.label for s in out], where)
   return out
 
 
@@ -275,12 +271,15 @@ def _resolve_activations(activations, where: str) -> list[_activations.Activatio
     acts = [_activations.resolve(fn, where=where)._replace(name=str(label)) for label, fn in activations.items()]
   else:
     acts = [_activations.resolve(a, where=where) for a in activations]
-  if not acts:
-    raise ValueError(f"{where}: activations={activations!r} is empty")
-  labels = [a.name for a in acts]
-  if len(set(labels)) != len(labels):
-    raise ValueError(f"{where}: activations={labels!r} repeats a label")
+  _check_labels("activations", activations, [a.name for a in acts], where)
   return acts
+
+
+def _check_labels(name: str, given, labels: list[str], where: str) -> None:
+  if not labels:
+    raise ValueError(f"{where}: {name}={given!r} is empty")
+  if len(set(labels)) != len(labels):
+    raise ValueError(f"{where}: {name}={labels!r} repeats a label")
 
 
 def _pick_engine(engine: str, schemes: Sequence[_Scheme], width: int, batch: int, where: str) -> str:
