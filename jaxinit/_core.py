@@ -11,7 +11,6 @@ import numpy as np
 Initializer = jax.nn.initializers.Initializer
 """jax's runtime-checkable initializer Protocol: ``(key, shape, dtype=None, out_sharding=None) -> Array``."""
 
-Shape = Sequence[int]
 Axes = int | Sequence[int]
 
 

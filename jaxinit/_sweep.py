@@ -67,11 +67,13 @@ class _Scheme:
 
   def __init__(self, label: str, init: Callable, name: str | None = None):
     self.label, self.init = label, init
-    self.spec = getattr(init, "spec", None)
+    spec = getattr(init, "spec", None)
+    # a spec with a traced scale cannot set a compile-time std: treat the scheme as opaque
+    self.spec = None if spec is not None and isinstance(spec.scale, jax.core.Tracer) else spec
     # what the compiled program depends on: the catalogue name, the spec, or the object itself
     if name is not None:
       self.cache_key = ("name", name)
-    elif self.spec is not None and not isinstance(self.spec.scale, jax.core.Tracer):
+    elif self.spec is not None:
       self.cache_key = ("spec", self.spec)
     else:
       self.cache_key = ("object", init)
@@ -99,8 +101,7 @@ def _weights(schemes: Sequence[_Scheme], key, width: int):
     if s.family is not None:
       if s.family not in base:
         base[s.family] = _standard_draw(key, shape, s.family)
-      std = math.sqrt(s.spec.variance(shape)) if not isinstance(s.spec.scale, jax.core.Tracer) else None
-      mats.append(base[s.family] * jnp.float32(std))
+      mats.append(base[s.family] * jnp.float32(math.sqrt(s.spec.variance(shape))))
     else:
       mats.append(s.init(key, shape, jnp.float32))
   return jnp.stack(mats)
@@ -283,7 +284,7 @@ def _check_labels(name: str, given, labels: list[str], where: str) -> None:
 
 
 def _pick_engine(engine: str, schemes: Sequence[_Scheme], width: int, batch: int, where: str) -> str:
-  gaussian_ok = all(s.family == "normal" and not isinstance(s.spec.scale, jax.core.Tracer) for s in schemes)
+  gaussian_ok = all(s.family == "normal" for s in schemes)
   if engine == "gaussian" and not gaussian_ok:
     bad = [s.label for s in schemes if s.family != "normal"]
     raise ValueError(f"{where}: engine='gaussian' is exact only for i.i.d. Gaussian weights "
@@ -462,7 +463,7 @@ def _compiler_options(width: int, depth: int, seeds: int, lanes: int) -> dict:
 def _sigma_w2(scheme: _Scheme, width: int) -> float:
   """fan_in x Var(W) for a square width x width kernel: the mean-field sigma_w^2."""
   shape = (width, width)
-  if scheme.spec is not None and not isinstance(scheme.spec.scale, jax.core.Tracer):
+  if scheme.spec is not None:
     return float(scheme.spec.variance(shape) * width)
   w = scheme.init(jax.random.key(0), shape, jnp.float32)
   return float(jnp.mean(jnp.square(w)) * width)
