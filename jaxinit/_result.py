@@ -35,7 +35,8 @@ class SweepResult:
     corr: mean cosine similarity of ``h^l`` between paired inputs (c).
     dead: fraction of (unit, input) pairs where ``phi'(h) = 0`` (about 1/2 for ReLU).
     spread: variance across units over second moment: 0 when every unit is identical.
-    finite: whether every value of ``h^l`` and its tangent was finite.
+    finite: whether every value of layer l (its pre-activations, outputs and their tangents) was finite
+      in float32.
     log_norm0: ``log(M_l / M_0)`` of the batch's first input alone (THEORY.md 3).
   """
   log_q: jax.Array

@@ -14,6 +14,7 @@ import concurrent.futures
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -38,30 +39,6 @@ def _log_second_moment(x, axes=None):
   return jnp.where(scale > 0, 2.0 * jnp.log(safe) + jnp.log(inner), -jnp.inf)
 
 
-def _value_and_slope(activations, h):
-  """phi(h) and phi'(h) for each activation's slice of h (A, K, B, N), in one jvp each."""
-  outs = [jax.jvp(act.fn, (h[a],), (jnp.ones_like(h[a]),)) for a, act in enumerate(activations)]
-  return jnp.stack([o[0] for o in outs]), jnp.stack([o[1] for o in outs])
-
-
-def _pre_activation_stats(h):
-  """(log second moment, paired-input correlation, spread across units) of h (..., B, N), sharing one rescale."""
-  scale = jnp.max(jnp.abs(h), axis=(-2, -1), keepdims=True)
-  safe = jnp.where(scale > 0, scale, 1.0)
-  u = h / safe
-  m2_rows = jnp.mean(u * u, axis=-1)  # (..., B)
-  log_q = jnp.where(scale[..., 0, 0] > 0, 2.0 * jnp.log(safe[..., 0, 0]) + jnp.log(jnp.mean(m2_rows, axis=-1)),
-                    -jnp.inf)
-  n = (u.shape[-2] // 2) * 2
-  a, b = u[..., 0:n:2, :], u[..., 1:n:2, :]
-  num = jnp.mean(a * b, axis=-1)
-  den = jnp.sqrt(m2_rows[..., 0:n:2] * m2_rows[..., 1:n:2])
-  corr = jnp.mean(jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 1.0), axis=-1)
-  var_rows = jnp.maximum(m2_rows - jnp.square(jnp.mean(u, axis=-1)), 0.0)
-  spread = jnp.mean(jnp.where(m2_rows > 0, var_rows / jnp.where(m2_rows > 0, m2_rows, 1.0), 0.0), axis=-1)
-  return log_q, corr, spread
-
-
 class _Scheme:
   """A scheme in the sweep: its label, initializer and, for variance-scaling ones, its spec."""
 
@@ -83,8 +60,30 @@ class _Scheme:
     return self.spec.distribution if self.spec is not None else None
 
 
+class _Group(NamedTuple):
+  """Schemes that multiply one weight draw: a distribution family, or one opaque initializer."""
+  members: tuple[int, ...]  # indices into the scheme list
+  family: str | None  # the shared unit-variance family, or None for an opaque initializer
+  init: Callable | None  # the opaque initializer
+
+
+def _group_schemes(schemes: Sequence[_Scheme]) -> list[_Group]:
+  groups: list[_Group] = []
+  by_family: dict[str, int] = {}
+  for i, s in enumerate(schemes):
+    if s.family is None:
+      groups.append(_Group((i,), None, s.init))
+    elif s.family in by_family:
+      j = by_family[s.family]
+      groups[j] = groups[j]._replace(members=groups[j].members + (i,))
+    else:
+      by_family[s.family] = len(groups)
+      groups.append(_Group((i,), s.family, None))
+  return groups
+
+
 def _standard_draw(key, shape, distribution: str):
-  """Unit-variance draw for a variance-scaling family: what `_draw_scaled` multiplies by its std."""
+  """Unit-variance draw for a variance-scaling family: what each scheme of the family multiplies by its std."""
   if distribution == "truncated_normal":
     return jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32) / _STD_TRUNC
   if distribution == "normal":
@@ -92,23 +91,16 @@ def _standard_draw(key, shape, distribution: str):
   return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * math.sqrt(3.0)
 
 
-def _weights(schemes: Sequence[_Scheme], key, width: int):
-  """(K, N, N) weights for one layer; schemes of one family share one standard draw."""
+def _group_weights(groups: Sequence[_Group], key, width: int) -> list[jax.Array]:
+  """One (N, N) matrix per group: the family's unit-variance draw, or the opaque initializer's weights."""
   shape = (width, width)
-  base = {}
-  mats = []
-  for s in schemes:
-    if s.family is not None:
-      if s.family not in base:
-        base[s.family] = _standard_draw(key, shape, s.family)
-      mats.append(base[s.family] * jnp.float32(math.sqrt(s.spec.variance(shape))))
-    else:
-      mats.append(s.init(key, shape, jnp.float32))
-  return jnp.stack(mats)
+  return [_standard_draw(key, shape, g.family) if g.family is not None else g.init(key, shape, jnp.float32)
+          for g in groups]
 
 
 _GAUSSIAN_MIN_RATIO = 16  # "auto" samples X W exactly from width >= 16 x batch, where it is cheaper
 _GAUSSIAN_JITTER = 1e-5  # added to the unit diagonal: above float32 Gram rounding (~n 6e-8) for n <= 256
+_EXP_LIMIT = 100.0  # |log2| of the forward carry's scale: keeps 2^e and 2^-e normal float32 numbers
 
 
 def _cholesky(a):
@@ -130,18 +122,16 @@ def _cholesky(a):
   return jax.lax.fori_loop(0, n, column, jnp.zeros_like(a))
 
 
-def _gaussian_layer(x, t, stds, key, bias, width: int):
-  """Exact joint sample of (X W + b, T W) for W with i.i.d. N(0, std^2) entries.
+def _gaussian_product(xt, key, width: int):
+  """Exact sample of ``xt @ Z`` for Z with i.i.d. N(0, 1) entries, without drawing Z.
 
-  The columns of [X; T] W are i.i.d. N(0, std^2 G), G = [X; T][X; T]^T: drawn from a
-  2B x 2B Cholesky factor with 2B x N normals instead of N x N, and O(B^2 N) flops
-  (THEORY.md 7). G is factored as D C D with D the row norms and C the correlation
-  matrix, so rows of very different size (a tangent grown by chi_1^L beside the signal)
-  keep their own precision, and zero rows (a dead ReLU layer) stay exactly zero. The
-  jitter on C's unit diagonal sets a floor of about 1e-5 on 1 - c.
+  The columns of ``xt Z`` are i.i.d. N(0, G), G = xt xt^T: drawn from a 2B x 2B Cholesky
+  factor with 2B x N normals instead of N x N, and O(B^2 N) flops (THEORY.md 7). G is
+  factored as D C D with D the row norms and C the correlation matrix, so rows of very
+  different size keep their own precision, and zero rows (a dead ReLU layer) stay exactly
+  zero. The jitter on C's unit diagonal sets a floor of about 1e-5 on 1 - c.
   """
-  xt = jnp.concatenate([x, t], axis=-2)  # (..., 2B, N)
-  norms = jnp.sqrt(jnp.sum(jnp.square(xt), axis=-1))  # (..., 2B)
+  norms = jnp.sqrt(jnp.sum(jnp.square(xt), axis=-1))  # (K, 2B)
   alive = norms > 0
   unit = xt / jnp.where(alive, norms, 1.0)[..., None]
   corr = jnp.einsum("...in,...jn->...ij", unit, unit)
@@ -150,73 +140,177 @@ def _gaussian_layer(x, t, stds, key, bias, width: int):
   corr = jnp.where(alive[..., :, None] & alive[..., None, :], corr, eye)  # a zero row: independent filler
   chol = _cholesky(corr + _GAUSSIAN_JITTER * eye) * norms[..., :, None]
   z = jax.random.normal(key, (n, width), jnp.float32)  # shared: common random numbers
-  out = jnp.einsum("...ij,jn->...in", chol, z) * stds[..., None, None]
-  b = x.shape[-2]
-  return out[..., :b, :] + bias, out[..., b:, :]
+  return jnp.einsum("...ij,jn->...in", chol, z)
+
+
+def _col(v):
+  """(K,) -> (K, 1, 1): one value per scheme, broadcast over rows and units."""
+  return v[:, None, None]
+
+
+def _row_sums(y, bias):
+  """Per row of y (K, R, N): (sum y^2, sum y * bias, sum y), each read by a matrix product."""
+  sq = jnp.einsum("krn,krn->kr", y, y)
+  cols = jnp.stack([bias, jnp.ones_like(bias)], axis=-1)
+  lin = jnp.einsum("krn,nj->krj", y, cols)
+  return sq, lin[..., 0], lin[..., 1]
+
+
+def _signal_stats(log_x, sq, dot_b, total, pairs, bias, width: int):
+  """Statistics of h = X y + b from y's row sums, in float32 without overflow.
+
+  ``log_x`` (K,) is log X; ``sq``, ``dot_b``, ``total`` (K, B) are the rows' sums of y^2,
+  y * b and y; ``pairs`` (K, B/2) are the sums y_{2i} * y_{2i+1}. Every term is taken
+  relative to the largest, exp(M), so only logs carry the magnitude.
+
+  Returns:
+    (log mean h^2, mean paired cosine, mean spread across units), each (K,).
+  """
+  n = sq.shape[-1]
+  bb = jnp.sum(bias * bias)
+  log_a = 2.0 * log_x + jnp.log(jnp.max(sq, axis=-1))
+  big = jnp.maximum(log_a, jnp.log(bb))
+  big = jnp.where(jnp.isfinite(big), big, 0.0)  # all-zero rows: any scale will do
+  a = jnp.exp(2.0 * log_x - big)[:, None]
+  x1 = jnp.exp(log_x - big)[:, None]
+  c = bb * jnp.exp(-big)[:, None]
+  cross = dot_b * x1
+  m2 = sq * a + 2.0 * cross + c  # sum_n h^2 per row, times exp(-M)
+  half = jnp.exp(-0.5 * big)[:, None]
+  mean = total * jnp.exp(log_x - 0.5 * big)[:, None] + jnp.sum(bias) * half  # sum_n h, times exp(-M/2)
+  prod = pairs * a + cross[:, 0:n:2] + cross[:, 1:n:2] + c
+  den = jnp.sqrt(m2[:, 0:n:2] * m2[:, 1:n:2])
+  corr = jnp.mean(jnp.where(den > 0, prod / jnp.where(den > 0, den, 1.0), 1.0), axis=-1)
+  var = jnp.maximum(m2 - jnp.square(mean) / width, 0.0)
+  spread = jnp.mean(jnp.where(m2 > 0, var / jnp.where(m2 > 0, m2, 1.0), 0.0), axis=-1)
+  log_q = big + jnp.log(jnp.sum(m2, axis=-1)) - math.log(n * width)
+  return log_q, corr, spread
+
+
+def _log_mean_rows(log_scale, sq, count: int):
+  """log mean of (2^e y)^2 from the summed squares of y over ``count`` entries; -inf when zero."""
+  return 2.0 * math.log(2.0) * log_scale + jnp.log(sq) - math.log(count)
+
+
+def _next_exponent(exp, sq, count: int, limit: float | None):
+  """The power of two that brings the scaled carry (sum of squares ``sq``) back to unit size."""
+  m = sq / count
+  step = jnp.round(0.5 * jnp.log2(jnp.where((m > 0) & jnp.isfinite(m), m, 1.0)))
+  out = exp + step
+  return out if limit is None else jnp.clip(out, -limit, limit)
 
 
 def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.Activation], width: int,
-                 depth: int, batch: int, engine: str, architecture: str, input_correlation: float):
-  """The per-seed simulation for one width (traced once per width)."""
-  k_schemes, n_acts = len(schemes), len(activations)
-  stds = None
-  if engine == "gaussian":
-    stds = jnp.asarray([math.sqrt(s.spec.variance((width, width))) for s in schemes], jnp.float32)
+                 depth: int, batch: int, engine: str, architecture: str, input_correlation: float,
+                 has_bias: bool):
+  """The per-seed simulation for one width (traced once per width).
+
+  Schemes are grouped by the weights they multiply (`_group_schemes`); every (activation,
+  group) pair carries one (K, 2B, N) array: B signal rows over B tangent rows, each block
+  held as 2^-e times its true value, with one power of two e per scheme for the signal and
+  one for the tangent. The matrix product of a layer then needs no copies, statistics are
+  read from the product and the new carry by matrix products, and no magnitude the float32
+  forward pass can hold overflows them.
+  """
+  groups = _group_schemes(schemes)
+  order = [i for g in groups for i in g.members]
+  inverse = np.argsort(order)
+  log_stds = [jnp.asarray([math.log(math.sqrt(schemes[i].spec.variance((width, width))))
+                           if g.family is not None else 0.0 for i in g.members], jnp.float32) for g in groups]
+  ln2 = math.log(2.0)
+  b2 = 2 * batch
+
+  def matmul(xt, weights):
+    """xt @ W for this block's weights: the drawn matrix ("dense") or a key ("gaussian")."""
+    if engine == "dense":
+      return (xt.reshape(-1, width) @ weights).reshape(xt.shape)
+    return _gaussian_product(xt, weights, width)
+
+  def block(act, xt, exps, nexts, weights, bias, beta, log_std):
+    """One layer for one (activation, group) carry: the new carry, the next exponents and the statistics."""
+    (ex, et), (ex_n, et_n) = exps, nexts
+    std = _col(jnp.exp(log_std))
+    if not has_bias:
+      bias = jnp.zeros_like(bias)
+    if architecture == "mlp":
+      hh = matmul(xt, weights)
+      h = hh[:, :batch] * _col(jnp.exp(log_std + ln2 * ex))
+      if has_bias:
+        h = h + bias
+      phi, slope = jax.jvp(act.fn, (h,), (jnp.ones_like(h),))
+      new = jnp.concatenate([phi * _col(jnp.exp2(-ex_n)), slope * hh[:, batch:] * std * _col(jnp.exp2(et - et_n))],
+                            axis=1)
+      new = jax.lax.optimization_barrier(new)  # read by the statistics below, not recomputed in each
+      sq_all, dot_b, total = _row_sums(hh, bias)  # pre-activations h = X hh + b, X = std 2^ex
+      new_sq = jnp.einsum("krn,krn->kr", new, new)
+      y, log_x, t_sq, log_t = hh, log_std + ln2 * ex, sq_all[:, batch:], log_std + ln2 * et
+    else:
+      x = xt[:, :batch] * _col(jnp.exp2(ex))
+      phi, slope = jax.jvp(act.fn, (x,), (jnp.ones_like(x),))
+      hh = matmul(jnp.concatenate([phi * _col(jnp.exp2(-ex)), slope * xt[:, batch:]], axis=1), weights)
+      branch = hh[:, :batch] * std + (bias * _col(jnp.exp2(-ex)) if has_bias else 0.0)
+      new = jnp.concatenate([(xt[:, :batch] + beta * branch) * _col(jnp.exp2(ex - ex_n)),
+                             (xt[:, batch:] + beta * std * hh[:, batch:]) * _col(jnp.exp2(et - et_n))], axis=1)
+      new = jax.lax.optimization_barrier(new)
+      bias = jnp.zeros_like(bias)  # the residual stream x = 2^ex_n new carries no separate bias
+      sq_all, dot_b, total = _row_sums(new, bias)
+      new_sq = sq_all
+      y, log_x, t_sq, log_t = new, ln2 * ex_n, sq_all[:, batch:], ln2 * et_n
+    pairs = jnp.einsum("kbn,kbn->kb", y[:, 0:batch:2], y[:, 1:batch:2])
+    log_q, corr, spread = _signal_stats(log_x, sq_all[:, :batch], dot_b[:, :batch], total[:, :batch], pairs,
+                                        bias, width)
+    x_sq = jnp.sum(new_sq[:, :batch], axis=-1)
+    t_new_sq = jnp.sum(new_sq[:, batch:], axis=-1)
+    stats = dict(
+        log_q=log_q,
+        log_m=_log_mean_rows(ex_n, x_sq, batch * width),
+        log_grad=2.0 * log_t + jnp.log(jnp.sum(t_sq, axis=-1)) - math.log(batch * width),
+        corr=corr,
+        dead=jnp.mean(slope == 0, axis=(-2, -1)),
+        spread=spread,
+        finite=jnp.isfinite(x_sq + t_new_sq) & jnp.isfinite(jnp.sum(t_sq, axis=-1)),
+        log_norm0=_log_mean_rows(ex_n, new_sq[:, 0], width),
+    )
+    after = (_next_exponent(ex_n, x_sq, batch * width, _EXP_LIMIT), _next_exponent(et_n, t_new_sq, batch * width, None))
+    return new, after, stats
 
   def run(seed_key, bias_std, branch_scale):
     key_in, key_tan, key_layers = jax.random.split(seed_key, 3)
     g = jax.random.normal(key_in, (2, batch, width), jnp.float32)
     c0 = input_correlation
-    x0 = g[0]
     partner = c0 * jnp.roll(g[0], 1, axis=0) + math.sqrt(1 - c0 * c0) * g[1]
-    x0 = jnp.where((jnp.arange(batch) % 2 == 1)[:, None], partner, x0)  # rows 2i+1 correlate with 2i
+    x0 = jnp.where((jnp.arange(batch) % 2 == 1)[:, None], partner, g[0])  # rows 2i+1 correlate with 2i
     v0 = jax.random.normal(key_tan, (batch, width), jnp.float32)
-    x = jnp.broadcast_to(x0, (n_acts, k_schemes, batch, width))
-    t = jnp.broadcast_to(v0, x.shape)
     log_m0 = _log_second_moment(x0)
     log_m0_first = _log_second_moment(x0[0])
+    xt0 = jnp.concatenate([x0, v0])
+    zeros = [jnp.zeros((len(gr.members),), jnp.float32) for gr in groups]
+    carry = tuple(tuple((jnp.broadcast_to(xt0, (len(gr.members), b2, width)), (z, z), (z, z))
+                        for gr, z in zip(groups, zeros, strict=True)) for _ in activations)
 
     def layer(carry, index):
-      x, t = carry
       key = jax.random.fold_in(key_layers, index)
       key_w, key_b = jax.random.split(key)
       bias = bias_std * jax.random.normal(key_b, (width,), jnp.float32)
       if engine == "dense":
-        # materialise the weights once: left fusable, XLA may recompute the RNG inside each matmul
-        w = jax.lax.optimization_barrier(_weights(schemes, key_w, width))  # (K, N, N), all activations
-      if architecture == "mlp":
-        inp, tin = x, t
-      else:  # the branch's input phi(x) and its tangent phi'(x) t
-        phi, slope = _value_and_slope(activations, x)
-        inp, tin = phi, slope * t
-      # one batched op for every activation and scheme: (A, K, B, N)
-      if engine == "dense":
-        h = jnp.einsum("akbn,knm->akbm", inp, w) + bias
-        th = jnp.einsum("akbn,knm->akbm", tin, w)
+        # materialised once: left fusable, XLA would recompute the RNG inside each consumer
+        weights, bias = jax.lax.optimization_barrier((_group_weights(groups, key_w, width), bias))
       else:
-        h, th = _gaussian_layer(inp, tin, stds, key_w, bias, width)
-      if architecture == "mlp":
-        pre, tpre = h, th
-        new_x, slope = _value_and_slope(activations, h)
-        new_t = slope * th
-      else:
-        new_x = x + branch_scale * h
-        new_t = t + branch_scale * th
-        pre, tpre = new_x, new_t
-      log_q, corr, spread = _pre_activation_stats(pre)
-      row = dict(
-          log_q=log_q,
-          log_m=_log_second_moment(new_x, axes=(-2, -1)) - log_m0,
-          log_grad=_log_second_moment(tpre, axes=(-2, -1)),
-          corr=corr,
-          dead=jnp.mean(slope == 0, axis=(-2, -1)),
-          spread=spread,
-          finite=jnp.all(jnp.isfinite(pre), axis=(-2, -1)) & jnp.all(jnp.isfinite(tpre), axis=(-2, -1)),
-          log_norm0=_log_second_moment(new_x[..., 0, :], axes=-1) - log_m0_first,
-      )
-      return (new_x, new_t), row
+        bias = jax.lax.optimization_barrier(bias)
+        weights = key_w
+      new_carry, rows = [], []
+      for act, blocks in zip(activations, carry, strict=True):
+        outs = [block(act, xt, exps, nexts, weights[gi] if engine == "dense" else weights, bias, branch_scale,
+                      log_stds[gi]) for gi, (xt, exps, nexts) in enumerate(blocks)]
+        new_carry.append(tuple((new, nexts, after) for (new, after, _), (_, _, nexts) in
+                               zip(outs, blocks, strict=True)))
+        rows.append({k: jnp.concatenate([o[2][k] for o in outs])[inverse] for k in outs[0][2]})
+      row = {k: jnp.stack([r[k] for r in rows]) for k in rows[0]}  # (A, K) in the schemes' order
+      row["log_m"] = row["log_m"] - log_m0
+      row["log_norm0"] = row["log_norm0"] - log_m0_first
+      return tuple(new_carry), row
 
-    _, rows = jax.lax.scan(layer, (x, t), jnp.arange(depth))
+    _, rows = jax.lax.scan(layer, carry, jnp.arange(depth))
     return {k: jnp.moveaxis(v, 0, -1) for k, v in rows.items()}  # (A, K, L)
 
   return run
@@ -384,18 +478,19 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
     seed_keys = jax.device_put(seed_keys, sharding)
   engines = tuple(_pick_engine(engine, scheme_list, w, batch, where) for w in width_t)
   bias = jnp.float32(bias_std)
+  has_bias = float(bias_std) > 0
   branch = jnp.float32(branch_scale)
 
   # lower every width here (Python), then compile them in parallel: XLA's compiler releases the GIL
   lowered, compiled = {}, {}
   for i, (width, eng) in enumerate(zip(width_t, engines, strict=True)):
     cache_key = (tuple(s.cache_key for s in scheme_list), tuple(a.fn for a in act_list), width, max_depth,
-                 batch, eng, architecture, float(input_correlation), padded, tuple(devices))
+                 batch, eng, architecture, float(input_correlation), has_bias, padded, tuple(devices))
     if cache_key in _PROGRAMS:
       compiled[i] = _PROGRAMS[cache_key]
       continue
     run = _make_runner(scheme_list, act_list, width, max_depth, batch, eng, architecture,
-                       float(input_correlation))
+                       float(input_correlation), has_bias)
     batched = jax.vmap(run, in_axes=(0, None, None))
     jitted = jax.jit(batched) if sharding is None else jax.jit(
         batched, in_shardings=(sharding, None, None), out_shardings=sharding)

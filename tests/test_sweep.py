@@ -238,3 +238,20 @@ def test_overflow_is_a_verdict_not_a_crash():
   assert set(verdict[:, 2]) == {"non-finite"}  # past float32's range
   assert not np.asarray(r.finite)[0, :, 0, :, -1].any()
   r.to_json("/dev/null")  # non-finite statistics serialise as null, not NaN
+
+
+def test_statistics_stay_exact_past_float32_squares():
+  # ReLU at sigma_w^2 = 3 multiplies M by 1.5 a layer: by depth 300, M ~ 1e47, whose sum of squares over
+  # batch x width overflows float32; tanh at sigma_w^2 = 4 grows the tangent by chi_1 a layer.
+  r = jaxinit.sweep({"sw3": vs(3.0), "sw4": vs(4.0)}, ("relu", "tanh"), depths=(300,), widths=(64,), batch=8,
+                    seeds=4, engine="dense", key=jax.random.key(9))
+  assert np.asarray(r.finite)[0, 0].all() and np.asarray(r.finite)[1, 1].all()
+  log_m = seed_mean(r.log_m)[0, 0, 0]
+  assert log_m[-1] > math.log(1e45)
+  # E log(M_l / M_{l-1}) = log(sigma_w^2 / 2) - 5 / (2N) at width N (THEORY.md 3)
+  assert abs((log_m[-1] - log_m[49]) / 250 - (math.log(1.5) - 2.5 / 64)) < 0.01
+  grad = seed_mean(r.log_grad)[1, 1, 0]
+  chi1 = float(theory.chi1("tanh", 4.0, 0.0))
+  assert grad[-1] + math.log(8 * 64) > math.log(1e39)  # its summed squares: past float32's 3.4e38
+  # finite width lowers the mean log by about half its variance a layer: ~0.03 at N = 64
+  assert -0.05 < (grad[-1] - grad[49]) / 250 - math.log(chi1) < 0.0
