@@ -144,52 +144,44 @@ def _gaussian_product(xt, key, width: int):
 
 
 def _col(v):
-  """(K,) -> (K, 1, 1): one value per scheme, broadcast over rows and units."""
-  return v[:, None, None]
+  """(..., K) -> (..., K, 1, 1): one value per configuration, broadcast over rows and units."""
+  return v[..., None, None]
 
 
 def _row_sums(y, bias):
-  """Per row of y (K, R, N): (sum y^2, sum y * bias, sum y), each read by a matrix product."""
-  sq = jnp.einsum("krn,krn->kr", y, y)
-  cols = jnp.stack([bias, jnp.ones_like(bias)], axis=-1)
-  lin = jnp.einsum("krn,nj->krj", y, cols)
+  """Per row of y (..., R, N): (sum y^2, sum y * bias, sum y), each read by a matrix product."""
+  sq = jnp.einsum("...rn,...rn->...r", y, y)
+  lin = jnp.einsum("...rn,nj->...rj", y, jnp.stack([bias, jnp.ones_like(bias)], axis=-1))
   return sq, lin[..., 0], lin[..., 1]
 
 
 def _signal_stats(log_x, sq, dot_b, total, pairs, bias, width: int):
   """Statistics of h = X y + b from y's row sums, in float32 without overflow.
 
-  ``log_x`` (K,) is log X; ``sq``, ``dot_b``, ``total`` (K, B) are the rows' sums of y^2,
-  y * b and y; ``pairs`` (K, B/2) are the sums y_{2i} * y_{2i+1}. Every term is taken
+  ``log_x`` (...,) is log X; ``sq``, ``dot_b``, ``total`` (..., B) are the rows' sums of y^2,
+  y * b and y; ``pairs`` (..., B/2) are the sums y_{2i} * y_{2i+1}. Every term is taken
   relative to the largest, exp(M), so only logs carry the magnitude.
 
   Returns:
-    (log mean h^2, mean paired cosine, mean spread across units), each (K,).
+    (log mean h^2, mean paired cosine, mean spread across units), each (...,).
   """
   n = sq.shape[-1]
   bb = jnp.sum(bias * bias)
-  log_a = 2.0 * log_x + jnp.log(jnp.max(sq, axis=-1))
-  big = jnp.maximum(log_a, jnp.log(bb))
-  big = jnp.where(jnp.isfinite(big), big, 0.0)  # all-zero rows: any scale will do
-  a = jnp.exp(2.0 * log_x - big)[:, None]
-  x1 = jnp.exp(log_x - big)[:, None]
-  c = bb * jnp.exp(-big)[:, None]
-  cross = dot_b * x1
+  big = jnp.maximum(2.0 * log_x + jnp.log(jnp.max(sq, axis=-1)), jnp.log(bb))
+  big = jnp.where(jnp.isfinite(big), big, 0.0)[..., None]  # all-zero rows: any scale will do
+  log_x = log_x[..., None]
+  a = jnp.exp(2.0 * log_x - big)
+  cross = dot_b * jnp.exp(log_x - big)
+  c = bb * jnp.exp(-big)
   m2 = sq * a + 2.0 * cross + c  # sum_n h^2 per row, times exp(-M)
-  half = jnp.exp(-0.5 * big)[:, None]
-  mean = total * jnp.exp(log_x - 0.5 * big)[:, None] + jnp.sum(bias) * half  # sum_n h, times exp(-M/2)
-  prod = pairs * a + cross[:, 0:n:2] + cross[:, 1:n:2] + c
-  den = jnp.sqrt(m2[:, 0:n:2] * m2[:, 1:n:2])
+  mean = total * jnp.exp(log_x - 0.5 * big) + jnp.sum(bias) * jnp.exp(-0.5 * big)  # sum_n h, times exp(-M/2)
+  prod = pairs * a + cross[..., 0:n:2] + cross[..., 1:n:2] + c
+  den = jnp.sqrt(m2[..., 0:n:2] * m2[..., 1:n:2])
   corr = jnp.mean(jnp.where(den > 0, prod / jnp.where(den > 0, den, 1.0), 1.0), axis=-1)
   var = jnp.maximum(m2 - jnp.square(mean) / width, 0.0)
   spread = jnp.mean(jnp.where(m2 > 0, var / jnp.where(m2 > 0, m2, 1.0), 0.0), axis=-1)
-  log_q = big + jnp.log(jnp.sum(m2, axis=-1)) - math.log(n * width)
+  log_q = big[..., 0] + jnp.log(jnp.sum(m2, axis=-1)) - math.log(n * width)
   return log_q, corr, spread
-
-
-def _log_mean_rows(log_scale, sq, count: int):
-  """log mean of (2^e y)^2 from the summed squares of y over ``count`` entries; -inf when zero."""
-  return 2.0 * math.log(2.0) * log_scale + jnp.log(sq) - math.log(count)
 
 
 def _next_exponent(exp, sq, count: int, limit: float | None):
@@ -205,73 +197,75 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
                  has_bias: bool):
   """The per-seed simulation for one width (traced once per width).
 
-  Schemes are grouped by the weights they multiply (`_group_schemes`); every (activation,
-  group) pair carries one (K, 2B, N) array: B signal rows over B tangent rows, each block
-  held as 2^-e times its true value, with one power of two e per scheme for the signal and
-  one for the tangent. The matrix product of a layer then needs no copies, statistics are
-  read from the product and the new carry by matrix products, and no magnitude the float32
-  forward pass can hold overflows them.
+  Schemes are grouped by the weights they multiply (`_group_schemes`); each group carries one
+  (A, K, 2B, N) array for its A activations and K schemes: B signal rows over B tangent rows,
+  each held as 2^-e times its true value, with one power of two e per (activation, scheme)
+  for the signal and one for the tangent. A layer is then one matrix product per group with
+  no copies, the statistics are read from the product and the new carry by matrix products,
+  and no magnitude the float32 forward pass can hold overflows them.
   """
   groups = _group_schemes(schemes)
-  order = [i for g in groups for i in g.members]
-  inverse = np.argsort(order)
-  log_stds = [jnp.asarray([math.log(math.sqrt(schemes[i].spec.variance((width, width))))
-                           if g.family is not None else 0.0 for i in g.members], jnp.float32) for g in groups]
+  inverse = np.argsort([i for g in groups for i in g.members])
+  log_stds = [np.asarray([math.log(math.sqrt(schemes[i].spec.variance((width, width))))
+                          if g.family is not None else 0.0 for i in g.members], np.float32) for g in groups]
   ln2 = math.log(2.0)
-  b2 = 2 * batch
+  n_acts, count = len(activations), batch * width
+
+  def slopes(x):
+    """phi(x) and phi'(x) for each activation's slice of x (A, K, B, N), one jvp each."""
+    outs = [jax.jvp(act.fn, (x[a],), (jnp.ones_like(x[a]),)) for a, act in enumerate(activations)]
+    return jnp.stack([o[0] for o in outs]), jnp.stack([o[1] for o in outs])
 
   def matmul(xt, weights):
-    """xt @ W for this block's weights: the drawn matrix ("dense") or a key ("gaussian")."""
+    """xt @ W for a group's weights: the drawn matrix ("dense") or a key ("gaussian")."""
     if engine == "dense":
       return (xt.reshape(-1, width) @ weights).reshape(xt.shape)
     return _gaussian_product(xt, weights, width)
 
-  def block(act, xt, exps, nexts, weights, bias, beta, log_std):
-    """One layer for one (activation, group) carry: the new carry, the next exponents and the statistics."""
+  def block(xt, exps, nexts, weights, bias, beta, log_std):
+    """One layer for one group: the new carry, the exponents after it, and the statistics (A, K)."""
     (ex, et), (ex_n, et_n) = exps, nexts
-    std = _col(jnp.exp(log_std))
-    if not has_bias:
-      bias = jnp.zeros_like(bias)
+    std = jnp.exp(jnp.asarray(log_std))[:, None, None]
+    bias = bias if has_bias else jnp.zeros_like(bias)
     if architecture == "mlp":
       hh = matmul(xt, weights)
-      h = hh[:, :batch] * _col(jnp.exp(log_std + ln2 * ex))
+      h = hh[..., :batch, :] * _col(jnp.exp(log_std + ln2 * ex))
       if has_bias:
         h = h + bias
-      phi, slope = jax.jvp(act.fn, (h,), (jnp.ones_like(h),))
-      new = jnp.concatenate([phi * _col(jnp.exp2(-ex_n)), slope * hh[:, batch:] * std * _col(jnp.exp2(et - et_n))],
-                            axis=1)
+      phi, slope = slopes(h)
+      new = jnp.concatenate([phi * _col(jnp.exp2(-ex_n)), slope * hh[..., batch:, :] * std * _col(jnp.exp2(et - et_n))],
+                            axis=-2)
       new = jax.lax.optimization_barrier(new)  # read by the statistics below, not recomputed in each
       sq_all, dot_b, total = _row_sums(hh, bias)  # pre-activations h = X hh + b, X = std 2^ex
-      new_sq = jnp.einsum("krn,krn->kr", new, new)
-      y, log_x, t_sq, log_t = hh, log_std + ln2 * ex, sq_all[:, batch:], log_std + ln2 * et
+      new_sq = jnp.einsum("...rn,...rn->...r", new, new)
+      y, log_x, t_sq, log_t = hh, log_std + ln2 * ex, sq_all[..., batch:], log_std + ln2 * et
     else:
-      x = xt[:, :batch] * _col(jnp.exp2(ex))
-      phi, slope = jax.jvp(act.fn, (x,), (jnp.ones_like(x),))
-      hh = matmul(jnp.concatenate([phi * _col(jnp.exp2(-ex)), slope * xt[:, batch:]], axis=1), weights)
-      branch = hh[:, :batch] * std + (bias * _col(jnp.exp2(-ex)) if has_bias else 0.0)
-      new = jnp.concatenate([(xt[:, :batch] + beta * branch) * _col(jnp.exp2(ex - ex_n)),
-                             (xt[:, batch:] + beta * std * hh[:, batch:]) * _col(jnp.exp2(et - et_n))], axis=1)
+      phi, slope = slopes(xt[..., :batch, :] * _col(jnp.exp2(ex)))
+      hh = matmul(jnp.concatenate([phi * _col(jnp.exp2(-ex)), slope * xt[..., batch:, :]], axis=-2), weights)
+      branch = hh[..., :batch, :] * std + (bias * _col(jnp.exp2(-ex)) if has_bias else 0.0)
+      new = jnp.concatenate([(xt[..., :batch, :] + beta * branch) * _col(jnp.exp2(ex - ex_n)),
+                             (xt[..., batch:, :] + beta * std * hh[..., batch:, :]) * _col(jnp.exp2(et - et_n))],
+                            axis=-2)
       new = jax.lax.optimization_barrier(new)
       bias = jnp.zeros_like(bias)  # the residual stream x = 2^ex_n new carries no separate bias
       sq_all, dot_b, total = _row_sums(new, bias)
       new_sq = sq_all
-      y, log_x, t_sq, log_t = new, ln2 * ex_n, sq_all[:, batch:], ln2 * et_n
-    pairs = jnp.einsum("kbn,kbn->kb", y[:, 0:batch:2], y[:, 1:batch:2])
-    log_q, corr, spread = _signal_stats(log_x, sq_all[:, :batch], dot_b[:, :batch], total[:, :batch], pairs,
+      y, log_x, t_sq, log_t = new, ln2 * ex_n, sq_all[..., batch:], ln2 * et_n
+    pairs = jnp.einsum("...bn,...bn->...b", y[..., 0:batch:2, :], y[..., 1:batch:2, :])
+    log_q, corr, spread = _signal_stats(log_x, sq_all[..., :batch], dot_b[..., :batch], total[..., :batch], pairs,
                                         bias, width)
-    x_sq = jnp.sum(new_sq[:, :batch], axis=-1)
-    t_new_sq = jnp.sum(new_sq[:, batch:], axis=-1)
+    x_sq, t_new_sq, t_sq = (jnp.sum(s, axis=-1) for s in (new_sq[..., :batch], new_sq[..., batch:], t_sq))
     stats = dict(
         log_q=log_q,
-        log_m=_log_mean_rows(ex_n, x_sq, batch * width),
-        log_grad=2.0 * log_t + jnp.log(jnp.sum(t_sq, axis=-1)) - math.log(batch * width),
+        log_m=2.0 * ln2 * ex_n + jnp.log(x_sq) - math.log(count),
+        log_grad=2.0 * log_t + jnp.log(t_sq) - math.log(count),
         corr=corr,
         dead=jnp.mean(slope == 0, axis=(-2, -1)),
         spread=spread,
-        finite=jnp.isfinite(x_sq + t_new_sq) & jnp.isfinite(jnp.sum(t_sq, axis=-1)),
-        log_norm0=_log_mean_rows(ex_n, new_sq[:, 0], width),
+        finite=jnp.isfinite(x_sq + t_new_sq) & jnp.isfinite(t_sq),
+        log_norm0=2.0 * ln2 * ex_n + jnp.log(new_sq[..., 0]) - math.log(width),
     )
-    after = (_next_exponent(ex_n, x_sq, batch * width, _EXP_LIMIT), _next_exponent(et_n, t_new_sq, batch * width, None))
+    after = (_next_exponent(ex_n, x_sq, count, _EXP_LIMIT), _next_exponent(et_n, t_new_sq, count, None))
     return new, after, stats
 
   def run(seed_key, bias_std, branch_scale):
@@ -284,9 +278,10 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
     log_m0 = _log_second_moment(x0)
     log_m0_first = _log_second_moment(x0[0])
     xt0 = jnp.concatenate([x0, v0])
-    zeros = [jnp.zeros((len(gr.members),), jnp.float32) for gr in groups]
-    carry = tuple(tuple((jnp.broadcast_to(xt0, (len(gr.members), b2, width)), (z, z), (z, z))
-                        for gr, z in zip(groups, zeros, strict=True)) for _ in activations)
+    carry = []
+    for gr in groups:
+      zero = jnp.zeros((n_acts, len(gr.members)), jnp.float32)
+      carry.append((jnp.broadcast_to(xt0, (n_acts, len(gr.members), 2 * batch, width)), (zero, zero), (zero, zero)))
 
     def layer(carry, index):
       key = jax.random.fold_in(key_layers, index)
@@ -297,21 +292,22 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
         weights, bias = jax.lax.optimization_barrier((_group_weights(groups, key_w, width), bias))
       else:
         bias = jax.lax.optimization_barrier(bias)
-        weights = key_w
-      new_carry, rows = [], []
-      for act, blocks in zip(activations, carry, strict=True):
-        outs = [block(act, xt, exps, nexts, weights[gi] if engine == "dense" else weights, bias, branch_scale,
-                      log_stds[gi]) for gi, (xt, exps, nexts) in enumerate(blocks)]
-        new_carry.append(tuple((new, nexts, after) for (new, after, _), (_, _, nexts) in
-                               zip(outs, blocks, strict=True)))
-        rows.append({k: jnp.concatenate([o[2][k] for o in outs])[inverse] for k in outs[0][2]})
-      row = {k: jnp.stack([r[k] for r in rows]) for k in rows[0]}  # (A, K) in the schemes' order
+        weights = [key_w] * len(groups)
+      outs = [block(xt, exps, nexts, w, bias, branch_scale, log_std)
+              for (xt, exps, nexts), w, log_std in zip(carry, weights, log_stds, strict=True)]
+      new_carry = tuple((new, nexts, after) for (new, after, _), (_, _, nexts) in zip(outs, carry, strict=True))
+      row = {k: jnp.concatenate([o[2][k] for o in outs], axis=1)[:, inverse] for k in outs[0][2]}  # (A, K)
       row["log_m"] = row["log_m"] - log_m0
       row["log_norm0"] = row["log_norm0"] - log_m0_first
-      return tuple(new_carry), row
+      # N E[W^2] of the opaque initializers' matrices (the others' is known): their sigma_w^2
+      w2 = jnp.concatenate([jnp.zeros(len(g.members)) if g.family is not None or engine != "dense"
+                            else jnp.mean(jnp.square(w))[None] * width for g, w in zip(groups, weights, strict=True)])
+      return new_carry, (row, w2[inverse])
 
-    _, rows = jax.lax.scan(layer, carry, jnp.arange(depth))
-    return {k: jnp.moveaxis(v, 0, -1) for k, v in rows.items()}  # (A, K, L)
+    _, (rows, w2) = jax.lax.scan(layer, tuple(carry), jnp.arange(depth))
+    out = {k: jnp.moveaxis(v, 0, -1) for k, v in rows.items()}  # (A, K, L)
+    out["sigma_w2"] = jnp.mean(w2, axis=0)  # (K,)
+    return out
 
   return run
 
@@ -407,7 +403,7 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   from its exact law for i.i.d. Gaussian weights (columns i.i.d.
   ``N(0, sigma^2 X X^T)``): exact in distribution, ``O(B^2 N)`` instead of ``O(B N^2)``.
   ``"auto"`` takes it per width when every scheme is ``variance_scaling(..., "normal")``
-  and ``width >= 16 * batch`` (measured: 2.9x faster than "dense" there, even at 8x).
+  and ``width >= 16 * batch`` (measured on a CPU: 1.2-2.1x faster than "dense" there, slower at 8x).
 
   One program is compiled per width (``max(depths)`` only sets the scan length); seeds
   are a ``vmap`` axis, sharded over ``devices`` (default: all local devices). Seed ``s``
@@ -482,34 +478,32 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   branch = jnp.float32(branch_scale)
 
   # lower every width here (Python), then compile them in parallel: XLA's compiler releases the GIL
-  lowered, compiled = {}, {}
-  for i, (width, eng) in enumerate(zip(width_t, engines, strict=True)):
-    cache_key = (tuple(s.cache_key for s in scheme_list), tuple(a.fn for a in act_list), width, max_depth,
-                 batch, eng, architecture, float(input_correlation), has_bias, padded, tuple(devices))
-    if cache_key in _PROGRAMS:
-      compiled[i] = _PROGRAMS[cache_key]
-      continue
-    run = _make_runner(scheme_list, act_list, width, max_depth, batch, eng, architecture,
-                       float(input_correlation), has_bias)
-    batched = jax.vmap(run, in_axes=(0, None, None))
-    jitted = jax.jit(batched) if sharding is None else jax.jit(
-        batched, in_shardings=(sharding, None, None), out_shardings=sharding)
-    options = _compiler_options(width, max_depth, padded, len(scheme_list) + len(act_list))
-    lowered[i] = (cache_key, jitted.lower(seed_keys, bias, branch), options)
-  if progress:
-    progress("compile", width_t[0], len(compiled), len(width_t))
-  if lowered:
-    workers = min(len(lowered), os.cpu_count() or 1)
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-      futures = {pool.submit(low.compile, compiler_options=opts): (i, key)
-                 for i, (key, low, opts) in lowered.items()}
-      for future in concurrent.futures.as_completed(futures):
-        i, key = futures[future]
-        compiled[i] = _PROGRAMS[key] = future.result()
-        while len(_PROGRAMS) > _MAX_PROGRAMS:
-          _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        if progress:
-          progress("compile", width_t[i], len(compiled), len(width_t))
+  # lower each width (Python, holding the GIL) while earlier widths compile: XLA's compiler releases it
+  compiled, futures = {}, {}
+  with concurrent.futures.ThreadPoolExecutor(max(1, min(len(width_t), os.cpu_count() or 1))) as pool:
+    for i, (width, eng) in enumerate(zip(width_t, engines, strict=True)):
+      cache_key = (tuple(s.cache_key for s in scheme_list), tuple(a.fn for a in act_list), width, max_depth,
+                   batch, eng, architecture, float(input_correlation), has_bias, padded, tuple(devices))
+      if cache_key in _PROGRAMS:
+        compiled[i] = _PROGRAMS[cache_key]
+        continue
+      run = _make_runner(scheme_list, act_list, width, max_depth, batch, eng, architecture,
+                         float(input_correlation), has_bias)
+      batched = jax.vmap(run, in_axes=(0, None, None))
+      jitted = jax.jit(batched) if sharding is None else jax.jit(
+          batched, in_shardings=(sharding, None, None), out_shardings=sharding)
+      options = _compiler_options(width, max_depth, padded, len(scheme_list) * len(act_list))
+      lowered = jitted.lower(seed_keys, bias, branch)
+      futures[pool.submit(lowered.compile, compiler_options=options)] = (i, cache_key)
+    if progress:
+      progress("compile", width_t[0], len(compiled), len(width_t))
+    for future in concurrent.futures.as_completed(futures):
+      i, cache_key = futures[future]
+      compiled[i] = _PROGRAMS[cache_key] = future.result()
+      while len(_PROGRAMS) > _MAX_PROGRAMS:
+        _PROGRAMS.pop(next(iter(_PROGRAMS)))
+      if progress:
+        progress("compile", width_t[i], len(compiled), len(width_t))
   compiled = [compiled[i] for i in range(len(width_t))]
 
   per_width = []
@@ -539,26 +533,20 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
       widths=width_t, depths=depth_t, seeds=seeds, batch=batch, bias_std=float(bias_std),
       architecture=architecture, engines=engines, branch_scale=float(branch_scale),
       input_correlation=float(input_correlation),
-      sigma_w2=tuple(tuple(_sigma_w2(s, w) for w in width_t) for s in scheme_list),
+      sigma_w2=tuple(tuple(float(s.spec.variance((w, w)) * w) if s.spec is not None
+                           else float(np.mean(np.asarray(o["sigma_w2"])[:seeds, i]))
+                           for w, o in zip(width_t, per_width, strict=True)) for i, s in enumerate(scheme_list)),
       activation_params=tuple(a.param for a in act_list),
       activation_fns=tuple(a.fn for a in act_list), interrupted=interrupted)
 
 
-# Below this many (layer x seed x N^2 x (schemes + activations)) units of work, XLA's backend
-# optimisation costs more (seconds of LLVM time) than it saves at run time.
-_SMALL_WORK = 4e6
+# XLA's backend optimisation level per program: level 0 compiles in about half the time and runs
+# about 3x slower, level 1 saves a fifth of the compile time and runs as fast as the default
+# (measured on a 2-core CPU). A program runs about 1e-8 s per unit of (layer x seed x N^2 x
+# scheme x activation) work, so below this many units level 0 saves more than it costs.
+_SMALL_WORK = 4e7
 
 
-def _compiler_options(width: int, depth: int, seeds: int, lanes: int) -> dict:
-  if depth * seeds * width * width * lanes < _SMALL_WORK:
-    return {"xla_backend_optimization_level": 0}
-  return {}
-
-
-def _sigma_w2(scheme: _Scheme, width: int) -> float:
-  """fan_in x Var(W) for a square width x width kernel: the mean-field sigma_w^2."""
-  shape = (width, width)
-  if scheme.spec is not None:
-    return float(scheme.spec.variance(shape) * width)
-  w = scheme.init(jax.random.key(0), shape, jnp.float32)
-  return float(jnp.mean(jnp.square(w)) * width)
+def _compiler_options(width: int, depth: int, seeds: int, configs: int) -> dict:
+  level = 0 if depth * seeds * width * width * configs < _SMALL_WORK else 1
+  return {"xla_backend_optimization_level": level}
