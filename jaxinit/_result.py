@@ -38,6 +38,9 @@ class SweepResult:
     finite: whether every value of layer l (its pre-activations, outputs and their tangents) was finite
       in float32.
     log_norm0: ``log(M_l / M_0)`` of the batch's first input alone (THEORY.md 3).
+    engines: per width, ``"dense"`` (every weight drawn), ``"gaussian"`` (every ``X W``
+      sampled from its law) or ``"mixed"``.
+    scheme_engines: per (scheme, width), ``"dense"`` or ``"gaussian"``.
   """
   log_q: jax.Array
   log_m: jax.Array
@@ -56,6 +59,7 @@ class SweepResult:
   bias_std: float = struct.field(pytree_node=False)
   architecture: str = struct.field(pytree_node=False)
   engines: tuple[str, ...] = struct.field(pytree_node=False)
+  scheme_engines: tuple[tuple[str, ...], ...] = struct.field(pytree_node=False)
   branch_scale: float = struct.field(pytree_node=False)
   input_correlation: float = struct.field(pytree_node=False)
   sigma_w2: tuple[tuple[float, ...], ...] = struct.field(pytree_node=False)
@@ -133,7 +137,7 @@ class SweepResult:
     for idx in np.ndindex(verdict.shape):
       i, j, k, d = idx
       row = {"scheme": self.schemes[i], "activation": self.activations[j], "width": self.widths[k],
-             "depth": self.depths[d], "engine": self.engines[k], "sigma_w2": self.sigma_w2[i][k],
+             "depth": self.depths[d], "engine": self.scheme_engines[i][k], "sigma_w2": self.sigma_w2[i][k],
              "verdict": str(verdict[idx]), "forward_log10": _num(fwd[idx]),
              "gradient_log10": _num(grad[idx]), "finite_fraction": _num(finite[idx])}
       for m in arrays:
@@ -146,6 +150,7 @@ class SweepResult:
     return {"schemes": list(self.schemes), "activations": list(self.activations), "widths": list(self.widths),
             "depths": list(self.depths), "seeds": self.seeds, "batch": self.batch, "bias_std": self.bias_std,
             "architecture": self.architecture, "engines": list(self.engines),
+            "scheme_engines": {s: list(e) for s, e in zip(self.schemes, self.scheme_engines, strict=True)},
             "branch_scale": self.branch_scale, "input_correlation": self.input_correlation,
             "interrupted": self.interrupted}
 

@@ -76,6 +76,7 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Initialize
     w = _orthogonal_matrix(key, shape, cdt, column_axis, scale).astype(dtype)
     return _core.place(w, out_sharding)
 
+  init._haar_scale = scale  # read by the sweep: scale times a Haar matrix, whatever the key
   return init
 
 

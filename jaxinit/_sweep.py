@@ -22,7 +22,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxinit import _activations, _catalog, _core, _schemes
+from jaxinit import _activations, _catalog, _core, _schemes, _structured
 
 ENGINES = ("auto", "dense", "gaussian")
 ARCHITECTURES = ("mlp", "resnet")
@@ -40,30 +40,48 @@ def _log_second_moment(x, axes=None):
 
 
 class _Scheme:
-  """A scheme in the sweep: its label, initializer and, for variance-scaling ones, its spec."""
+  """A scheme in the sweep: its label, its initializer and what it draws, when that is known."""
 
   def __init__(self, label: str, init: Callable, name: str | None = None):
     self.label, self.init = label, init
-    spec = getattr(init, "spec", None)
-    # a spec with a traced scale cannot set a compile-time std: treat the scheme as opaque
-    self.spec = None if spec is not None and isinstance(spec.scale, jax.core.Tracer) else spec
+    spec, haar = getattr(init, "spec", None), getattr(init, "_haar_scale", None)
+    # a traced scale cannot set a compile-time std: treat the scheme as opaque
+    self.spec = None if spec is None or isinstance(spec.scale, jax.core.Tracer) else spec
+    self.haar_scale = None if haar is None or isinstance(haar, jax.core.Tracer) else float(haar)
     # what the compiled program depends on: the catalogue name, the spec, or the object itself
     if name is not None:
       self.cache_key = ("name", name)
     elif self.spec is not None:
       self.cache_key = ("spec", self.spec)
+    elif self.haar_scale is not None:
+      self.cache_key = ("orthogonal", self.haar_scale)
     else:
       self.cache_key = ("object", init)
 
   @property
-  def family(self):
-    return self.spec.distribution if self.spec is not None else None
+  def family(self) -> str | None:
+    """The unit draw this scheme scales: a variance-scaling distribution, "orthogonal", or None (opaque)."""
+    if self.spec is not None:
+      return self.spec.distribution
+    return "orthogonal" if self.haar_scale is not None else None
+
+  def log_std(self, width: int) -> float:
+    """log of the factor on the family's unit draw (a Haar matrix for "orthogonal"); 0 if opaque."""
+    if self.spec is not None:
+      return 0.5 * math.log(self.spec.variance((width, width)))
+    return math.log(self.haar_scale) if self.haar_scale is not None else 0.0
+
+  def sigma_w2(self, width: int) -> float | None:
+    """fan_in x Var(W) of a square kernel, the mean-field sigma_w^2; None if only a draw can tell."""
+    if self.spec is not None:
+      return float(self.spec.variance((width, width)) * width)
+    return self.haar_scale ** 2 if self.haar_scale is not None else None
 
 
 class _Group(NamedTuple):
-  """Schemes that multiply one weight draw: a distribution family, or one opaque initializer."""
+  """Schemes that multiply one weight draw: a family's unit draw, or one opaque initializer."""
   members: tuple[int, ...]  # indices into the scheme list
-  family: str | None  # the shared unit-variance family, or None for an opaque initializer
+  family: str | None  # the shared family, or None for an opaque initializer
   init: Callable | None  # the opaque initializer
 
 
@@ -82,23 +100,39 @@ def _group_schemes(schemes: Sequence[_Scheme]) -> list[_Group]:
   return groups
 
 
-def _standard_draw(key, shape, distribution: str):
-  """Unit-variance draw for a variance-scaling family: what each scheme of the family multiplies by its std."""
-  if distribution == "truncated_normal":
+def _standard_draw(key, shape, family: str):
+  """A family's unit draw: unit-variance entries, or a Haar matrix for "orthogonal"."""
+  if family == "truncated_normal":
     return jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32) / _STD_TRUNC
-  if distribution == "normal":
+  if family == "normal":
     return jax.random.normal(key, shape, jnp.float32)
+  if family == "orthogonal":
+    return _structured.orthogonal()(key, shape, jnp.float32)
   return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * math.sqrt(3.0)
 
 
-def _group_weights(groups: Sequence[_Group], key, width: int) -> list[jax.Array]:
-  """One (N, N) matrix per group: the family's unit-variance draw, or the opaque initializer's weights."""
-  shape = (width, width)
-  return [_standard_draw(key, shape, g.family) if g.family is not None else g.init(key, shape, jnp.float32)
-          for g in groups]
+def _haar_frame(key, rows: int, width: int):
+  """``rows`` x ``width`` with Haar-distributed orthonormal rows (rows <= width): the law of U Q for Haar Q."""
+  q, r = jnp.linalg.qr(jax.random.normal(key, (width, rows), jnp.float32))
+  return (q * jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0)).T
 
 
-_GAUSSIAN_MIN_RATIO = 16  # "auto" samples X W exactly from width >= 16 x batch, where it is cheaper
+def _group_draws(groups: Sequence[_Group], sampled: Sequence[bool], key, width: int, batch: int):
+  """Per group, a layer's random numbers: its (N, N) weights, or the 2B x N factor of a sampled product."""
+  draws = []
+  for g, s in zip(groups, sampled, strict=True):
+    if not s:
+      shape = (width, width)
+      draws.append(_standard_draw(key, shape, g.family) if g.family is not None else g.init(key, shape, jnp.float32))
+    elif g.family == "orthogonal":
+      draws.append(_haar_frame(key, 2 * batch, width))
+    else:
+      draws.append(jax.random.normal(key, (2 * batch, width), jnp.float32))
+  return draws
+
+
+# "auto" samples X W from width >= ratio x batch, where that is cheaper than drawing W (measured)
+_SAMPLED_MIN_RATIO = {"normal": 16, "orthogonal": 4}
 _GAUSSIAN_JITTER = 1e-5  # added to the unit diagonal: above float32 Gram rounding (~n 6e-8) for n <= 256
 _EXP_LIMIT = 100.0  # |log2| of the forward carry's scale: keeps 2^e and 2^-e normal float32 numbers
 
@@ -122,25 +156,25 @@ def _cholesky(a):
   return jax.lax.fori_loop(0, n, column, jnp.zeros_like(a))
 
 
-def _gaussian_product(xt, key, width: int):
-  """Exact sample of ``xt @ Z`` for Z with i.i.d. N(0, 1) entries, without drawing Z.
+def _sampled_product(xt, factor):
+  """Exact sample of ``xt @ W`` from a 2B x N ``factor``, without drawing W.
 
-  The columns of ``xt Z`` are i.i.d. N(0, G), G = xt xt^T: drawn from a 2B x 2B Cholesky
-  factor with 2B x N normals instead of N x N, and O(B^2 N) flops (THEORY.md 7). G is
-  factored as D C D with D the row norms and C the correlation matrix, so rows of very
-  different size keep their own precision, and zero rows (a dead ReLU layer) stay exactly
-  zero. The jitter on C's unit diagonal sets a floor of about 1e-5 on 1 - c.
+  For W with i.i.d. N(0, 1) entries, the columns of ``xt W`` are i.i.d. N(0, G), G = xt xt^T:
+  they are L z for z (2B x N) i.i.d. normal and L L^T = G. For W Haar orthogonal (2B <= N),
+  xt = L U with U = L^-1 xt orthonormal rows, and U W is a Haar frame F: ``xt W`` is L F. Both
+  cost O(B^2 N) instead of O(B N^2) (THEORY.md 7). L is taken as D chol(C) with D the row
+  norms and C the correlation matrix, so rows of very different size keep their own
+  precision and zero rows (a dead ReLU layer) stay exactly zero. The jitter on C's unit
+  diagonal sets a floor of about 1e-5 on 1 - c.
   """
-  norms = jnp.sqrt(jnp.sum(jnp.square(xt), axis=-1))  # (K, 2B)
+  norms = jnp.sqrt(jnp.sum(jnp.square(xt), axis=-1))  # (..., 2B)
   alive = norms > 0
   unit = xt / jnp.where(alive, norms, 1.0)[..., None]
   corr = jnp.einsum("...in,...jn->...ij", unit, unit)
-  n = corr.shape[-1]
-  eye = jnp.eye(n, dtype=corr.dtype)
+  eye = jnp.eye(corr.shape[-1], dtype=corr.dtype)
   corr = jnp.where(alive[..., :, None] & alive[..., None, :], corr, eye)  # a zero row: independent filler
   chol = _cholesky(corr + _GAUSSIAN_JITTER * eye) * norms[..., :, None]
-  z = jax.random.normal(key, (n, width), jnp.float32)  # shared: common random numbers
-  return jnp.einsum("...ij,jn->...in", chol, z)
+  return jnp.einsum("...ij,jn->...in", chol, factor)  # the factor is shared: common random numbers
 
 
 def _col(v):
@@ -193,7 +227,7 @@ def _next_exponent(exp, sq, count: int, limit: float | None):
 
 
 def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.Activation], width: int,
-                 depth: int, batch: int, engine: str, architecture: str, input_correlation: float,
+                 depth: int, batch: int, sampled: Sequence[bool], architecture: str, input_correlation: float,
                  has_bias: bool):
   """The per-seed simulation for one width (traced once per width).
 
@@ -204,10 +238,9 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
   no copies, the statistics are read from the product and the new carry by matrix products,
   and no magnitude the float32 forward pass can hold overflows them.
   """
-  groups = _group_schemes(schemes)
+  groups = _group_schemes(schemes)  # sampled: per group, whether X W is sampled (the "gaussian" engine)
   inverse = np.argsort([i for g in groups for i in g.members])
-  log_stds = [np.asarray([math.log(math.sqrt(schemes[i].spec.variance((width, width))))
-                          if g.family is not None else 0.0 for i in g.members], np.float32) for g in groups]
+  log_stds = [np.asarray([schemes[i].log_std(width) for i in g.members], np.float32) for g in groups]
   ln2 = math.log(2.0)
   n_acts, count = len(activations), batch * width
 
@@ -216,19 +249,17 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
     outs = [jax.jvp(act.fn, (x[a],), (jnp.ones_like(x[a]),)) for a, act in enumerate(activations)]
     return jnp.stack([o[0] for o in outs]), jnp.stack([o[1] for o in outs])
 
-  def matmul(xt, weights):
-    """xt @ W for a group's weights: the drawn matrix ("dense") or a key ("gaussian")."""
-    if engine == "dense":
-      return (xt.reshape(-1, width) @ weights).reshape(xt.shape)
-    return _gaussian_product(xt, weights, width)
+  def matmul(xt, draw, sampled: bool):
+    """xt @ W for a group's draw: its (N, N) weights, or the (2B, N) factor of a sampled product."""
+    return _sampled_product(xt, draw) if sampled else (xt.reshape(-1, width) @ draw).reshape(xt.shape)
 
-  def block(xt, exps, nexts, weights, bias, beta, log_std):
+  def block(xt, exps, nexts, draw, sampled, bias, beta, log_std):
     """One layer for one group: the new carry, the exponents after it, and the statistics (A, K)."""
     (ex, et), (ex_n, et_n) = exps, nexts
     std = jnp.exp(jnp.asarray(log_std))[:, None, None]
     bias = bias if has_bias else jnp.zeros_like(bias)
     if architecture == "mlp":
-      hh = matmul(xt, weights)
+      hh = matmul(xt, draw, sampled)
       h = hh[..., :batch, :] * _col(jnp.exp(log_std + ln2 * ex))
       if has_bias:
         h = h + bias
@@ -241,7 +272,7 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
       y, log_x, t_sq, log_t = hh, log_std + ln2 * ex, sq_all[..., batch:], log_std + ln2 * et
     else:
       phi, slope = slopes(xt[..., :batch, :] * _col(jnp.exp2(ex)))
-      hh = matmul(jnp.concatenate([phi * _col(jnp.exp2(-ex)), slope * xt[..., batch:, :]], axis=-2), weights)
+      hh = matmul(jnp.concatenate([phi * _col(jnp.exp2(-ex)), slope * xt[..., batch:, :]], axis=-2), draw, sampled)
       branch = hh[..., :batch, :] * std + (bias * _col(jnp.exp2(-ex)) if has_bias else 0.0)
       new = jnp.concatenate([(xt[..., :batch, :] + beta * branch) * _col(jnp.exp2(ex - ex_n)),
                              (xt[..., batch:, :] + beta * std * hh[..., batch:, :]) * _col(jnp.exp2(et - et_n))],
@@ -287,21 +318,17 @@ def _make_runner(schemes: Sequence[_Scheme], activations: Sequence[_activations.
       key = jax.random.fold_in(key_layers, index)
       key_w, key_b = jax.random.split(key)
       bias = bias_std * jax.random.normal(key_b, (width,), jnp.float32)
-      if engine == "dense":
-        # materialised once: left fusable, XLA would recompute the RNG inside each consumer
-        weights, bias = jax.lax.optimization_barrier((_group_weights(groups, key_w, width), bias))
-      else:
-        bias = jax.lax.optimization_barrier(bias)
-        weights = [key_w] * len(groups)
-      outs = [block(xt, exps, nexts, w, bias, branch_scale, log_std)
-              for (xt, exps, nexts), w, log_std in zip(carry, weights, log_stds, strict=True)]
+      # materialised once: left fusable, XLA would recompute the RNG inside each consumer
+      draws, bias = jax.lax.optimization_barrier((_group_draws(groups, sampled, key_w, width, batch), bias))
+      outs = [block(xt, exps, nexts, draw, s, bias, branch_scale, log_std)
+              for (xt, exps, nexts), draw, s, log_std in zip(carry, draws, sampled, log_stds, strict=True)]
       new_carry = tuple((new, nexts, after) for (new, after, _), (_, _, nexts) in zip(outs, carry, strict=True))
       row = {k: jnp.concatenate([o[2][k] for o in outs], axis=1)[:, inverse] for k in outs[0][2]}  # (A, K)
       row["log_m"] = row["log_m"] - log_m0
       row["log_norm0"] = row["log_norm0"] - log_m0_first
       # N E[W^2] of the opaque initializers' matrices (the others' is known): their sigma_w^2
-      w2 = jnp.concatenate([jnp.zeros(len(g.members)) if g.family is not None or engine != "dense"
-                            else jnp.mean(jnp.square(w))[None] * width for g, w in zip(groups, weights, strict=True)])
+      w2 = jnp.concatenate([jnp.mean(jnp.square(w))[None] * width if g.family is None
+                            else jnp.zeros(len(g.members)) for g, w in zip(groups, draws, strict=True)])
       return new_carry, (row, w2[inverse])
 
     _, (rows, w2) = jax.lax.scan(layer, tuple(carry), jnp.arange(depth))
@@ -373,15 +400,24 @@ def _check_labels(name: str, given, labels: list[str], where: str) -> None:
     raise ValueError(f"{where}: {name}={labels!r} repeats a label")
 
 
-def _pick_engine(engine: str, schemes: Sequence[_Scheme], width: int, batch: int, where: str) -> str:
-  gaussian_ok = all(s.family == "normal" for s in schemes)
-  if engine == "gaussian" and not gaussian_ok:
-    bad = [s.label for s in schemes if s.family != "normal"]
-    raise ValueError(f"{where}: engine='gaussian' is exact only for i.i.d. Gaussian weights "
-                     f"(variance_scaling(..., 'normal')); not for schemes {bad}")
+def _sampleable(family: str | None, width: int, batch: int) -> bool:
+  return family == "normal" or (family == "orthogonal" and 2 * batch <= width)
+
+
+def _pick_sampled(engine: str, schemes: Sequence[_Scheme], width: int, batch: int, where: str) -> tuple[bool, ...]:
+  """Per group of `_group_schemes`, whether the layer samples X W from its law instead of drawing W."""
+  groups = _group_schemes(schemes)
+  if engine == "gaussian":
+    bad = [schemes[i].label for g in groups if not _sampleable(g.family, width, batch) for i in g.members]
+    if bad:
+      raise ValueError(f"{where}: engine='gaussian' samples X W exactly only for Gaussian weights "
+                       f"(variance_scaling(..., 'normal')) and orthogonal ones at width >= 2 x batch; not for "
+                       f"schemes {bad} at width={width}, batch={batch}")
+    return (True,) * len(groups)
   if engine == "auto":
-    return "gaussian" if gaussian_ok and width >= _GAUSSIAN_MIN_RATIO * batch else "dense"
-  return engine
+    return tuple(_sampleable(g.family, width, batch) and width >= _SAMPLED_MIN_RATIO[g.family] * batch
+                 for g in groups)
+  return (False,) * len(groups)
 
 
 def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1, 129),
@@ -400,10 +436,12 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   ``b ~ N(0, bias_std^2)``.
 
   Engines: ``"dense"`` draws every weight matrix. ``"gaussian"`` samples ``X W`` directly
-  from its exact law for i.i.d. Gaussian weights (columns i.i.d.
-  ``N(0, sigma^2 X X^T)``): exact in distribution, ``O(B^2 N)`` instead of ``O(B N^2)``.
-  ``"auto"`` takes it per width when every scheme is ``variance_scaling(..., "normal")``
-  and ``width >= 16 * batch`` (measured on a CPU: 1.2-2.1x faster than "dense" there, slower at 8x).
+  from its exact law, ``O(B^2 N)`` instead of ``O(B N^2)``: for i.i.d. Gaussian weights
+  (columns i.i.d. ``N(0, sigma^2 X X^T)``) and for orthogonal ones (``X`` times a Haar
+  frame, at ``width >= 2 * batch``). ``"auto"`` takes it per weight draw where it is
+  cheaper, measured on a CPU: ``variance_scaling(..., "normal")`` schemes from
+  ``width >= 16 * batch`` (1.2-2.1x faster there, slower at 8x) and ``orthogonal`` ones
+  from ``width >= 4 * batch``; ``result.scheme_engines`` says which each scheme used.
 
   One program is compiled per width (``max(depths)`` only sets the scan length); seeds
   are a ``vmap`` axis, sharded over ``devices`` (default: all local devices). Seed ``s``
@@ -472,7 +510,11 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
     mesh = jax.sharding.Mesh(np.asarray(devices), ("seeds",))
     sharding = NamedSharding(mesh, P("seeds"))
     seed_keys = jax.device_put(seed_keys, sharding)
-  engines = tuple(_pick_engine(engine, scheme_list, w, batch, where) for w in width_t)
+  sampled = [_pick_sampled(engine, scheme_list, w, batch, where) for w in width_t]
+  groups = _group_schemes(scheme_list)
+  scheme_engines = tuple(tuple("gaussian" if s[gi] else "dense" for s in sampled)
+                         for i in range(len(scheme_list)) for gi, g in enumerate(groups) if i in g.members)
+  engines = tuple("gaussian" if all(s) else "dense" if not any(s) else "mixed" for s in sampled)
   bias = jnp.float32(bias_std)
   has_bias = float(bias_std) > 0
   branch = jnp.float32(branch_scale)
@@ -481,13 +523,13 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   # lower each width (Python, holding the GIL) while earlier widths compile: XLA's compiler releases it
   compiled, futures = {}, {}
   with concurrent.futures.ThreadPoolExecutor(max(1, min(len(width_t), os.cpu_count() or 1))) as pool:
-    for i, (width, eng) in enumerate(zip(width_t, engines, strict=True)):
+    for i, (width, samp) in enumerate(zip(width_t, sampled, strict=True)):
       cache_key = (tuple(s.cache_key for s in scheme_list), tuple(a.fn for a in act_list), width, max_depth,
-                   batch, eng, architecture, float(input_correlation), has_bias, padded, tuple(devices))
+                   batch, samp, architecture, float(input_correlation), has_bias, padded, tuple(devices))
       if cache_key in _PROGRAMS:
         compiled[i] = _PROGRAMS[cache_key]
         continue
-      run = _make_runner(scheme_list, act_list, width, max_depth, batch, eng, architecture,
+      run = _make_runner(scheme_list, act_list, width, max_depth, batch, samp, architecture,
                          float(input_correlation), has_bias)
       batched = jax.vmap(run, in_axes=(0, None, None))
       jitted = jax.jit(batched) if sharding is None else jax.jit(
@@ -521,6 +563,7 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
       raise
     interrupted = True
   width_t, engines = width_t[:len(per_width)], engines[:len(per_width)]
+  scheme_engines = tuple(e[:len(per_width)] for e in scheme_engines)
 
   # (S, A, K, L) per width -> (K, A, W, S, L), a single host transfer at the end
   metrics = {
@@ -531,9 +574,9 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
       schemes=tuple(s.label for s in scheme_list),
       activations=tuple(a.name for a in act_list),
       widths=width_t, depths=depth_t, seeds=seeds, batch=batch, bias_std=float(bias_std),
-      architecture=architecture, engines=engines, branch_scale=float(branch_scale),
+      architecture=architecture, engines=engines, scheme_engines=scheme_engines, branch_scale=float(branch_scale),
       input_correlation=float(input_correlation),
-      sigma_w2=tuple(tuple(float(s.spec.variance((w, w)) * w) if s.spec is not None
+      sigma_w2=tuple(tuple(s.sigma_w2(w) if s.sigma_w2(w) is not None
                            else float(np.mean(np.asarray(o["sigma_w2"])[:seeds, i]))
                            for w, o in zip(width_t, per_width, strict=True)) for i, s in enumerate(scheme_list)),
       activation_params=tuple(a.param for a in act_list),

@@ -211,7 +211,7 @@ BAD_INPUT = [
     (["sweep", "--input-correlation", "1"], "--input-correlation '1': must be in [0, 1)"),
     (["sweep", "--devices", "999"], "--devices '999': only"),
     (["sweep", "--schemes", "dirac"], "--schemes 'dirac': dirac: shape=(32, 32) has rank 2"),
-    (["sweep", "--engine", "gaussian"], "engine='gaussian' is exact only for i.i.d. Gaussian weights"),
+    (["sweep", "--engine", "gaussian"], "engine='gaussian' samples X W exactly only for Gaussian weights"),
     (["sweep", "--engine", "fast"], "argument --engine: invalid choice: 'fast'"),
     (["sweep", "--out", None], "cannot write there"),
     (["theory", "--sigma-w2", "4:1"], "--sigma-w2 '4:1': range is empty"),

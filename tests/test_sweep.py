@@ -134,7 +134,7 @@ def test_finite_width_log_norm_variance():
 
 
 def test_gaussian_engine_agrees_with_dense():
-  schemes = {"he": vs(2.0), "lecun": vs(1.0)}
+  schemes = {"he": vs(2.0), "lecun": vs(1.0), "ortho": jaxinit.orthogonal(), "ortho2": jaxinit.orthogonal(1.5)}
   kwargs = dict(schemes=schemes, activations=("relu", "tanh"), depths=range(1, 25), widths=(128,), batch=8,
                 seeds=16, bias_std=0.1)
   dense = jaxinit.sweep(engine="dense", key=jax.random.key(4), **kwargs)
@@ -159,9 +159,12 @@ def test_gaussian_engine_agrees_with_dense():
   # a dead ReLU layer (every unit off) stays dead: zero rows stay exactly zero
   tiny = jaxinit.sweep({"he": vs(2.0)}, ("relu",), depths=(12,), widths=(4,), batch=2, seeds=64, engine="gaussian")
   assert np.isneginf(np.asarray(tiny.log_norm0)[0, 0, 0, :, -1]).sum() >= 5
-  # auto takes the gaussian engine when the weights are Gaussian and width >= 16 x batch
-  auto = jaxinit.sweep(schemes, ("relu",), depths=(2,), widths=(8, 64), batch=4, seeds=1)
-  assert auto.engines == ("dense", "gaussian")
+  # auto samples Gaussian weights from width >= 16 x batch, orthogonal ones from 4 x batch
+  auto = jaxinit.sweep({**schemes, "trunc": jaxinit.he_normal()}, ("relu",), depths=(2,), widths=(8, 16, 64),
+                       batch=4, seeds=1)
+  assert auto.engines == ("dense", "mixed", "mixed")
+  assert auto.scheme_engines == (("dense", "dense", "gaussian"),) * 2 + (("dense", "gaussian", "gaussian"),) * 2 + (
+      ("dense",) * 3,)
   assert jaxinit.sweep(("he_normal",), ("relu",), depths=(2,), widths=(64,), batch=8, seeds=1).engines == ("dense",)
 
 
@@ -210,6 +213,7 @@ SWEEP_ERRORS = [
     (dict(architecture="transformer"), "architecture='transformer'"),
     (dict(engine="fast"), "engine='fast'"),
     (dict(engine="gaussian"), "engine='gaussian'"),
+    (dict(engine="gaussian", schemes=("orthogonal",), batch=8), "not for schemes ['orthogonal'] at width=8, batch=8"),
     (dict(input_correlation=1.0), "input_correlation=1.0"),
 ]
 
