@@ -26,7 +26,12 @@ def grid(args):
               batch=args.batch, seeds=args.seeds)
 
 
-def run_naive(g):
+def naive_network():
+  """The per-network step users write today: ``step(scheme, activation, width, depth, seed, batch)``.
+
+  It builds a Flax nnx MLP with that kernel_init, initialises it, and runs a jitted forward +
+  backward pass that returns the per-layer second moments of pre-activations and gradients.
+  """
   import jax
   import jax.numpy as jnp
   from flax import nnx
@@ -58,6 +63,18 @@ def run_naive(g):
     (_, pre), grads = nnx.value_and_grad(loss, has_aux=True)(model, x, probes)
     return [jnp.mean(h ** 2) for h in pre], jax.tree.map(lambda g: jnp.mean(g ** 2), grads)
 
+  def step(scheme, act, width, depth, seed, batch):
+    init = getattr(jaxinit, scheme)()
+    model = MLP(width, depth, init, acts[act], nnx.Rngs(seed))
+    x = jax.random.normal(jax.random.key(seed), (batch, width))
+    return jax.device_get(forward_backward(model, x))
+
+  return step
+
+
+def run_naive(g):
+  step = naive_network()
+
   def once():
     results = []
     for scheme in g["schemes"]:
@@ -65,10 +82,7 @@ def run_naive(g):
         for width in g["widths"]:
           for depth in g["depths"]:
             for seed in range(g["seeds"]):
-              init = getattr(jaxinit, scheme)()
-              model = MLP(width, depth, init, acts[act], nnx.Rngs(seed))
-              x = jax.random.normal(jax.random.key(seed), (g["batch"], width))
-              results.append(jax.device_get(forward_backward(model, x)))
+              results.append(step(scheme, act, width, depth, seed, g["batch"]))
     return len(results)
 
   return cold_then_warm(once)

@@ -159,8 +159,8 @@ def test_gaussian_engine_agrees_with_dense():
   # a dead ReLU layer (every unit off) stays dead: zero rows stay exactly zero
   tiny = jaxinit.sweep({"he": vs(2.0)}, ("relu",), depths=(12,), widths=(4,), batch=2, seeds=64, engine="gaussian")
   assert np.isneginf(np.asarray(tiny.log_norm0)[0, 0, 0, :, -1]).sum() >= 5
-  # auto samples Gaussian weights from width >= 16 x batch, orthogonal ones from 4 x batch
-  auto = jaxinit.sweep({**schemes, "trunc": jaxinit.he_normal()}, ("relu",), depths=(2,), widths=(8, 16, 64),
+  # auto samples Gaussian weights from width >= 16 x batch, orthogonal ones from 8 x batch
+  auto = jaxinit.sweep({**schemes, "trunc": jaxinit.he_normal()}, ("relu",), depths=(2,), widths=(8, 32, 64),
                        batch=4, seeds=1)
   assert auto.engines == ("dense", "mixed", "mixed")
   assert auto.scheme_engines == (("dense", "dense", "gaussian"),) * 2 + (("dense", "gaussian", "gaussian"),) * 2 + (
