@@ -145,6 +145,27 @@ def _activation_names(text: str, option: str) -> tuple[str, ...]:
   return _names(text.lower(), option, _activations.ACTIVATION_NAMES, "activation")
 
 
+def _sweep_activations(text: str, option: str) -> tuple:
+  """Names, or ``leaky_relu:SLOPE`` for a leaky ReLU of that negative slope (labelled ``leaky_relu(SLOPE)``)."""
+  out = []
+  for item in _items(text.lower(), option):
+    name, sep, param = item.partition(":")
+    if name not in _activations.ACTIVATION_NAMES:
+      raise CliError(f"{option} {text!r}: unknown activation {name!r}; expected one of "
+                     f"{', '.join(_activations.ACTIVATION_NAMES)}")
+    if not sep:
+      out.append(name)
+      continue
+    if name not in ("leaky_relu", "leaky-relu"):
+      raise CliError(f"{option} {text!r}: {name!r} takes no parameter (only leaky_relu:SLOPE does)")
+    slope = _float(param, option, whole=text)
+    out.append(_activations.resolve(name, slope, where=option)._replace(name=f"leaky_relu({slope:g})"))
+  labels = [a if isinstance(a, str) else a.name for a in out]
+  if len(set(labels)) != len(labels):
+    raise CliError(f"{option} {text!r}: repeats an activation")
+  return tuple(out)
+
+
 def _out_dir(text: str) -> Path:
   """The report folder, created, with a probe file written and removed to prove it is writable."""
   path = Path(text).expanduser()
@@ -216,7 +237,7 @@ def _sweep_options(args) -> dict:
   """Every sweep option, checked without touching jax."""
   opts = dict(
       schemes=_names(args.schemes, "--schemes", _catalog.SCHEME_NAMES, "scheme"),
-      activations=_activation_names(args.activations, "--activations"),
+      activations=_sweep_activations(args.activations, "--activations"),
       depths=_int_list(args.depths, "--depths", 1),
       widths=_int_list(args.widths, "--widths", 1),
       batch=_int(args.batch, "--batch", 2),
@@ -450,7 +471,8 @@ def _parser() -> argparse.ArgumentParser:
                      description="Monte-Carlo sweep of every scheme x activation x width x depth; writes "
                                  "sweep.json, sweep.csv, two heatmaps and index.html to --out.")
   p.add_argument("--schemes", default=SWEEP_SCHEMES, metavar="A,B", help=f"comma-separated scheme names (default {SWEEP_SCHEMES})")
-  p.add_argument("--activations", default=SWEEP_ACTIVATIONS, metavar="A,B", help=f"comma-separated (default {SWEEP_ACTIVATIONS})")
+  p.add_argument("--activations", default=SWEEP_ACTIVATIONS, metavar="A,B",
+                 help=f"comma-separated, leaky_relu:SLOPE for a slope (default {SWEEP_ACTIVATIONS})")
   p.add_argument("--depths", default=SWEEP_DEPTHS, metavar="RANGE",
                  help="inclusive range 1:128, stepped 1:128:2, or a list 1,2,4,8 (default %(default)s)")
   p.add_argument("--widths", default=SWEEP_WIDTHS, metavar="N,N", help="comma-separated (default %(default)s)")

@@ -9,6 +9,7 @@ _CMAP = "coolwarm"  # its ends stay coloured, so black can only mean non-finite
 _NON_FINITE = "black"
 _OUTLINE = "#1a9e3f"
 _HATCH = "#d0d0d0"
+_COLLAPSED = "#404040"
 _METRICS = {"forward": ("forward_log10", "log10 forward ratio  M_D / M_0"),
             "gradient": ("gradient_log10", "log10 gradient ratio  (layer 1 / layer D)")}
 
@@ -56,7 +57,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   the forward ratio ``M_D / M_0`` (``metric="forward"``) or of the gradient ratio
   (``"gradient"``) on one diverging scale centred on 0 and clipped to +-6. Black cells
   are non-finite; hatched ones carry no signal at all (a 0 / 0 ratio, e.g. zero
-  weights); the stable region (``result.verdict() == "stable"``) is outlined.
+  weights); dotted ones are collapsed (identical units or inputs, whatever the ratio);
+  the stable region (``result.verdict() == "stable"``) is outlined.
 
   Args:
     result: a :class:`jaxinit.SweepResult`.
@@ -83,6 +85,7 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   non_finite = verdict == "non-finite"
   # a nan ratio from a network that stayed finite is 0 / 0: no signal at all (e.g. zero weights)
   no_signal = np.isnan(values) & ~non_finite
+  collapsed = (verdict == "collapsed") & ~no_signal
   clipped = np.clip(np.where(no_signal, -CLIP_LOG10, np.nan_to_num(values, nan=0.0)), -CLIP_LOG10, CLIP_LOG10)
   shown = np.ma.masked_array(clipped, mask=non_finite)
 
@@ -103,6 +106,9 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
       if no_signal[i, j].any():
         ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped[i, j], mask=~no_signal[i, j]), facecolor="none",
                   hatch="////", hatchcolor=_HATCH, linewidth=0)
+      if collapsed[i, j].any():
+        ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped[i, j], mask=~collapsed[i, j]), facecolor="none",
+                  hatch="..", hatchcolor=_COLLAPSED, linewidth=0)
       segs = _outline(verdict[i, j] == "stable", x_edges, y_edges)
       if segs:
         ax.add_collection(LineCollection(segs, colors=_OUTLINE, linewidths=2.0, zorder=3, clip_on=False))
@@ -123,6 +129,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   if no_signal.any():
     handles.append(Patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH,
                          label="no signal (0 / 0)"))
+  if collapsed.any():
+    handles.append(Patch(facecolor="white", hatch="..", edgecolor=_COLLAPSED, label="collapsed"))
   fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
   fig.suptitle(f"jaxinit sweep: {label} ({result.architecture}, batch {result.batch}, "
                f"{result.seeds} seeds, bias std {result.bias_std:g}"

@@ -127,6 +127,27 @@ def test_sweep_heatmaps_are_images(report, name):
   assert image.std() > 0  # not a blank canvas
 
 
+def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
+  import matplotlib.figure
+
+  import jaxinit
+  from jaxinit import _plots
+
+  legends = []
+  save = matplotlib.figure.Figure.savefig
+
+  def savefig(fig, *args, **kwargs):
+    legends.extend(t.get_text() for legend in fig.legends for t in legend.get_texts())
+    return save(fig, *args, **kwargs)
+
+  monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+  r = jaxinit.sweep({"const": jaxinit.constant(0.1), "he": jaxinit.he_normal()}, ("tanh",), depths=(1, 2),
+                    widths=(8,), batch=4, seeds=1)
+  assert r.verdict()[0].tolist() == [[["collapsed", "collapsed"]]]  # every unit identical
+  _plots.heatmaps(r, tmp_path / "h.png")
+  assert "collapsed" in legends
+
+
 def test_index_html_shows_the_figures_and_the_table_offline(report):
   page = (report[3] / "index.html").read_text()
   assert '<img src="heatmap_forward.png"' in page and '<img src="heatmap_gradient.png"' in page
@@ -186,6 +207,15 @@ def test_compilation_cache_is_on_by_default(tmp_path, monkeypatch):
   assert any(cache.iterdir()), "nothing was written to the persistent compilation cache"
 
 
+def test_leaky_relu_slope_on_the_command_line(tmp_path):
+  argv = ["sweep", "--schemes", "he_normal", "--activations", "leaky_relu:0.2,relu", "--depths", "4",
+          "--widths", "16", "--batch", "4", "--seeds", "1", "--format", "json", "--no-cache", "--out", str(tmp_path)]
+  code, _, _ = _run(argv)
+  assert code == 0
+  rows = {r["activation"] for r in json.loads((tmp_path / "sweep.json").read_text())["configurations"]}
+  assert rows == {"leaky_relu(0.2)", "relu"}
+
+
 def _file_under_a_file(tmp_path):
   blocker = tmp_path / "file.txt"
   blocker.write_text("x")
@@ -195,6 +225,9 @@ def _file_under_a_file(tmp_path):
 BAD_INPUT = [
     (["sweep", "--schemes", "he_normal,nope"], "--schemes 'he_normal,nope': unknown scheme 'nope'"),
     (["sweep", "--activations", "relu,bogus"], "--activations 'relu,bogus': unknown activation 'bogus'"),
+    (["sweep", "--activations", "tanh:0.2"], "--activations 'tanh:0.2': 'tanh' takes no parameter"),
+    (["sweep", "--activations", "leaky_relu:x"], "--activations 'leaky_relu:x': 'x' is not a number"),
+    (["sweep", "--activations", "leaky_relu:0.2,leaky_relu:0.2"], "repeats an activation"),
     (["sweep", "--widths", "0,32"], "--widths '0,32': every value must be >= 1"),
     (["sweep", "--widths", "-8"], "--widths '-8': every value must be >= 1"),
     (["sweep", "--depths", "10:1"], "--depths '10:1': range '10:1' is empty"),
