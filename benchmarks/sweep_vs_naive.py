@@ -115,7 +115,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--schemes", default="he_normal,glorot_normal,lecun_normal,orthogonal")
   parser.add_argument("--activations", default="relu,tanh")
-  parser.add_argument("--depths", type=int, default=16, help="depths 1..D")
+  parser.add_argument("--depths", type=int, default=32, help="depths 1..D")
   parser.add_argument("--widths", default="64,128,256")
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--seeds", type=int, default=2)

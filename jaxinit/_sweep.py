@@ -520,7 +520,6 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   has_bias = float(bias_std) > 0
   branch = jnp.float32(branch_scale)
 
-  # lower every width here (Python), then compile them in parallel: XLA's compiler releases the GIL
   # lower each width (Python, holding the GIL) while earlier widths compile: XLA's compiler releases it
   compiled, futures = {}, {}
   with concurrent.futures.ThreadPoolExecutor(max(1, min(len(width_t), os.cpu_count() or 1))) as pool:
@@ -587,8 +586,8 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
 # XLA's backend optimisation level per program: level 0 compiles in about half the time and runs
 # about 3x slower, level 1 saves a fifth of the compile time and runs as fast as the default
 # (measured on a 2-core CPU). A program runs about 1e-8 s per unit of (layer x seed x N^2 x
-# scheme x activation) work, so below this many units level 0 saves more than it costs.
-_SMALL_WORK = 4e7
+# scheme x activation) work: level 0 only where the whole run takes about 10 ms.
+_SMALL_WORK = 1e6
 
 
 def _compiler_options(width: int, depth: int, seeds: int, configs: int) -> dict:
