@@ -9,8 +9,12 @@ Each is timed cold in a fresh process (compiles included, imports excluded), the
 same work again in that process). Prints both times and the ratios; targets: >= 30x cold,
 >= 100x warm.
 
-  python benchmarks/sweep_vs_naive.py                      # the default grid below
+  python benchmarks/sweep_vs_naive.py                      # depths 1..64: about 15 minutes on 2 cores
   python benchmarks/sweep_vs_naive.py --depths 8 --widths 32,64   # a quick look
+
+The default grid is half the CLI's depth range (1..64) on three widths; the naive loop's cost
+grows with the square of the deepest depth and the sweep's about linearly, so the ratios grow
+with depth. benchmarks/naive_default_grid.py estimates the naive loop on the CLI's full grid.
 """
 
 import argparse
@@ -115,7 +119,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--schemes", default="he_normal,glorot_normal,lecun_normal,orthogonal")
   parser.add_argument("--activations", default="relu,tanh")
-  parser.add_argument("--depths", type=int, default=32, help="depths 1..D")
+  parser.add_argument("--depths", type=int, default=64, help="depths 1..D")
   parser.add_argument("--widths", default="64,128,256")
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--seeds", type=int, default=2)

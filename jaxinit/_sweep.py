@@ -22,7 +22,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxinit import _activations, _catalog, _core, _schemes, _structured
+from jaxinit import _activations, _catalog, _core, _schemes
 
 ENGINES = ("auto", "dense", "gaussian")
 ARCHITECTURES = ("mlp", "resnet")
@@ -100,6 +100,40 @@ def _group_schemes(schemes: Sequence[_Scheme]) -> list[_Group]:
   return groups
 
 
+def _one_at_a_time(fn):
+  """``fn`` of one array, batched by ``lax.map`` instead of vectorised: one call per batch element.
+
+  jaxlib 0.10's CPU LAPACK kernels (QR here) split a batched call over XLA's intra-op thread
+  pool and wait for it from inside that pool; when the layers' independent draws run at once,
+  every pool thread can end up waiting so, and the run hangs. One matrix per call never waits.
+  The same holds for an opaque initializer, which may call LAPACK itself.
+  """
+  wrapped = jax.custom_batching.custom_vmap(fn)
+
+  @wrapped.def_vmap
+  def _rule(axis_size, in_batched, *args):
+    del axis_size
+    batched = [a for a, b in zip(args, in_batched, strict=True) if b]
+    fixed = [(i, a) for i, (a, b) in enumerate(zip(args, in_batched, strict=True)) if not b]
+
+    def one(xs):
+      full = list(xs)
+      for i, a in fixed:
+        full.insert(i, a)
+      return wrapped(*full)
+
+    return jax.lax.map(one, tuple(batched)), True
+
+  return wrapped
+
+
+@_one_at_a_time
+def _haar(g):
+  """The Haar-distributed factor Q of g = QR (g Gaussian, rows >= columns): R's diagonal made positive."""
+  q, r = jnp.linalg.qr(g)
+  return q * jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0)
+
+
 def _standard_draw(key, shape, family: str):
   """A family's unit draw: unit-variance entries, or a Haar matrix for "orthogonal"."""
   if family == "truncated_normal":
@@ -107,14 +141,19 @@ def _standard_draw(key, shape, family: str):
   if family == "normal":
     return jax.random.normal(key, shape, jnp.float32)
   if family == "orthogonal":
-    return _structured.orthogonal()(key, shape, jnp.float32)
+    return _haar(jax.random.normal(key, shape, jnp.float32))
   return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * math.sqrt(3.0)
 
 
 def _haar_frame(key, rows: int, width: int):
   """``rows`` x ``width`` with Haar-distributed orthonormal rows (rows <= width): the law of U Q for Haar Q."""
-  q, r = jnp.linalg.qr(jax.random.normal(key, (width, rows), jnp.float32))
-  return (q * jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0)).T
+  return _haar(jax.random.normal(key, (width, rows), jnp.float32)).T
+
+
+def _bound(init, shape):
+  def draw(key):
+    return init(key, shape, jnp.float32)
+  return draw
 
 
 def _group_draws(groups: Sequence[_Group], sampled: Sequence[bool], key, width: int, batch: int):
@@ -123,7 +162,10 @@ def _group_draws(groups: Sequence[_Group], sampled: Sequence[bool], key, width: 
   for g, s in zip(groups, sampled, strict=True):
     if not s:
       shape = (width, width)
-      draws.append(_standard_draw(key, shape, g.family) if g.family is not None else g.init(key, shape, jnp.float32))
+      if g.family is not None:
+        draws.append(_standard_draw(key, shape, g.family))
+      else:
+        draws.append(_one_at_a_time(_bound(g.init, shape))(key))
     elif g.family == "orthogonal":
       draws.append(_haar_frame(key, 2 * batch, width))
     else:
@@ -440,9 +482,9 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   (columns i.i.d. ``N(0, sigma^2 X X^T)``) and for orthogonal ones (``X`` times a Haar
   frame, at ``width >= 2 * batch``). ``"auto"`` takes it per weight draw where it is
   cheaper, measured on a CPU: ``variance_scaling(..., "normal")`` schemes from
-  ``width >= 16 * batch`` (1.2-2.1x faster there, slower at 8x) and ``orthogonal`` ones
-  from ``width >= 8 * batch`` (1.5-3.7x faster there, 0.5-2x at 4x); ``result.scheme_engines``
-  says which each scheme used.
+  ``width >= 16 * batch`` (1.7-2.0x faster there, 0.6-1.1x at 8x) and ``orthogonal`` ones
+  from ``width >= 8 * batch`` (1.6-4.3x faster there, 0.5-2.1x at 4x; ``benchmarks/engines.py``);
+  ``result.scheme_engines`` says which each scheme used.
 
   One program is compiled per width (``max(depths)`` only sets the scan length); seeds
   are a ``vmap`` axis, sharded over ``devices`` (default: all local devices). Seed ``s``
