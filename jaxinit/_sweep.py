@@ -182,8 +182,9 @@ _EXP_LIMIT = 100.0  # |log2| of the forward carry's scale: keeps 2^e and 2^-e no
 def _cholesky(a):
   """Lower Cholesky factor of a batch of SPD matrices, in plain jax ops (a loop over columns).
 
-  XLA's CPU Cholesky calls LAPACK, which can deadlock when several XLA threads enter it inside
-  a long scan; this loop has no custom call. Cost: n matrix-vector products per factor.
+  jaxlib's CPU Cholesky of a batch of matrices waits on XLA's thread pool from inside it and can
+  hang a long scan (see `_one_at_a_time`); this loop has no custom call. Cost: n matrix-vector
+  products per factor.
   """
   n = a.shape[-1]
   rows = jnp.arange(n)
