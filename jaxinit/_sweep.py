@@ -483,8 +483,8 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   (columns i.i.d. ``N(0, sigma^2 X X^T)``) and for orthogonal ones (``X`` times a Haar
   frame, at ``width >= 2 * batch``). ``"auto"`` takes it per weight draw where it is
   cheaper, measured on a CPU: ``variance_scaling(..., "normal")`` schemes from
-  ``width >= 16 * batch`` (1.7-2.0x faster there, 0.6-1.1x at 8x) and ``orthogonal`` ones
-  from ``width >= 8 * batch`` (1.6-4.3x faster there, 0.5-2.1x at 4x; ``benchmarks/engines.py``);
+  ``width >= 16 * batch`` (1.4-2.0x faster there, 0.6-1.1x at 8x) and ``orthogonal`` ones
+  from ``width >= 8 * batch`` (1.5-4.7x faster there, 0.5-2.4x at 4x; ``benchmarks/engines.py``);
   ``result.scheme_engines`` says which each scheme used.
 
   One program is compiled per width (``max(depths)`` only sets the scan length); seeds
