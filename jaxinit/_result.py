@@ -38,9 +38,8 @@ class SweepResult:
     finite: whether every value of layer l (its pre-activations, outputs and their tangents) was finite
       in float32.
     log_norm0: ``log(M_l / M_0)`` of the batch's first input alone (THEORY.md 3).
-    engines: per width, ``"dense"`` (every weight drawn), ``"gaussian"`` (every ``X W``
-      sampled from its law) or ``"mixed"``.
-    scheme_engines: per (scheme, width), ``"dense"`` or ``"gaussian"``.
+    scheme_engines: per (scheme, width), ``"dense"`` (every weight drawn) or ``"gaussian"``
+      (``X W`` sampled from its law); :attr:`engines` sums them up per width.
   """
   log_q: jax.Array
   log_m: jax.Array
@@ -58,7 +57,6 @@ class SweepResult:
   batch: int = struct.field(pytree_node=False)
   bias_std: float = struct.field(pytree_node=False)
   architecture: str = struct.field(pytree_node=False)
-  engines: tuple[str, ...] = struct.field(pytree_node=False)
   scheme_engines: tuple[tuple[str, ...], ...] = struct.field(pytree_node=False)
   branch_scale: float = struct.field(pytree_node=False)
   input_correlation: float = struct.field(pytree_node=False)
@@ -66,6 +64,12 @@ class SweepResult:
   activation_params: tuple = struct.field(pytree_node=False)
   activation_fns: tuple[Callable, ...] = struct.field(pytree_node=False)
   interrupted: bool = struct.field(pytree_node=False, default=False)
+
+  @property
+  def engines(self) -> tuple[str, ...]:
+    """Per width: ``"dense"``, ``"gaussian"`` (every scheme so) or ``"mixed"``."""
+    per_width = zip(*self.scheme_engines, strict=True)
+    return tuple(e[0] if len(set(e)) == 1 else "mixed" for e in map(tuple, per_width))
 
   # ------------------------------------------------------------------ derived ratios
 

@@ -22,7 +22,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxinit import _activations, _catalog, _core, _schemes
+from jaxinit import _activations, _catalog, _core, _schemes, _structured
 
 ENGINES = ("auto", "dense", "gaussian")
 ARCHITECTURES = ("mlp", "resnet")
@@ -111,27 +111,18 @@ def _one_at_a_time(fn):
   wrapped = jax.custom_batching.custom_vmap(fn)
 
   @wrapped.def_vmap
-  def _rule(axis_size, in_batched, *args):
+  def _rule(axis_size, in_batched, x):
     del axis_size
-    batched = [a for a, b in zip(args, in_batched, strict=True) if b]
-    fixed = [(i, a) for i, (a, b) in enumerate(zip(args, in_batched, strict=True)) if not b]
-
-    def one(xs):
-      full = list(xs)
-      for i, a in fixed:
-        full.insert(i, a)
-      return wrapped(*full)
-
-    return jax.lax.map(one, tuple(batched)), True
+    return (jax.lax.map(wrapped, x), True) if in_batched[0] else (wrapped(x), False)
 
   return wrapped
 
 
-@_one_at_a_time
-def _haar(g):
-  """The Haar-distributed factor Q of g = QR (g Gaussian, rows >= columns): R's diagonal made positive."""
-  q, r = jnp.linalg.qr(g)
-  return q * jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0)
+def _drawn(init, shape):
+  """``init``'s float32 draw of ``shape`` from a key, one key at a time under ``vmap``."""
+  def draw(key):
+    return init(key, shape, jnp.float32)
+  return _one_at_a_time(draw)
 
 
 def _standard_draw(key, shape, family: str):
@@ -141,19 +132,8 @@ def _standard_draw(key, shape, family: str):
   if family == "normal":
     return jax.random.normal(key, shape, jnp.float32)
   if family == "orthogonal":
-    return _haar(jax.random.normal(key, shape, jnp.float32))
+    return _drawn(_structured.orthogonal(), shape)(key)
   return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * math.sqrt(3.0)
-
-
-def _haar_frame(key, rows: int, width: int):
-  """``rows`` x ``width`` with Haar-distributed orthonormal rows (rows <= width): the law of U Q for Haar Q."""
-  return _haar(jax.random.normal(key, (width, rows), jnp.float32)).T
-
-
-def _bound(init, shape):
-  def draw(key):
-    return init(key, shape, jnp.float32)
-  return draw
 
 
 def _group_draws(groups: Sequence[_Group], sampled: Sequence[bool], key, width: int, batch: int):
@@ -162,12 +142,9 @@ def _group_draws(groups: Sequence[_Group], sampled: Sequence[bool], key, width: 
   for g, s in zip(groups, sampled, strict=True):
     if not s:
       shape = (width, width)
-      if g.family is not None:
-        draws.append(_standard_draw(key, shape, g.family))
-      else:
-        draws.append(_one_at_a_time(_bound(g.init, shape))(key))
-    elif g.family == "orthogonal":
-      draws.append(_haar_frame(key, 2 * batch, width))
+      draws.append(_standard_draw(key, shape, g.family) if g.family is not None else _drawn(g.init, shape)(key))
+    elif g.family == "orthogonal":  # a Haar frame: orthonormal columns of a tall Haar draw, as rows
+      draws.append(_drawn(_structured.orthogonal(), (width, 2 * batch))(key).T)
     else:
       draws.append(jax.random.normal(key, (2 * batch, width), jnp.float32))
   return draws
@@ -558,7 +535,6 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
   groups = _group_schemes(scheme_list)
   scheme_engines = tuple(tuple("gaussian" if s[gi] else "dense" for s in sampled)
                          for i in range(len(scheme_list)) for gi, g in enumerate(groups) if i in g.members)
-  engines = tuple("gaussian" if all(s) else "dense" if not any(s) else "mixed" for s in sampled)
   bias = jnp.float32(bias_std)
   has_bias = float(bias_std) > 0
   branch = jnp.float32(branch_scale)
@@ -605,7 +581,7 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
     if not (keep_partial and per_width):
       raise
     interrupted = True
-  width_t, engines = width_t[:len(per_width)], engines[:len(per_width)]
+  width_t = width_t[:len(per_width)]
   scheme_engines = tuple(e[:len(per_width)] for e in scheme_engines)
 
   # (S, A, K, L) per width -> (K, A, W, S, L), a single host transfer at the end
@@ -617,7 +593,7 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
       schemes=tuple(s.label for s in scheme_list),
       activations=tuple(a.name for a in act_list),
       widths=width_t, depths=depth_t, seeds=seeds, batch=batch, bias_std=float(bias_std),
-      architecture=architecture, engines=engines, scheme_engines=scheme_engines, branch_scale=float(branch_scale),
+      architecture=architecture, scheme_engines=scheme_engines, branch_scale=float(branch_scale),
       input_correlation=float(input_correlation),
       sigma_w2=tuple(tuple(s.sigma_w2(w) if s.sigma_w2(w) is not None
                            else float(np.mean(np.asarray(o["sigma_w2"])[:seeds, i]))
