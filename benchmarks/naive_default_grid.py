@@ -21,7 +21,7 @@ import jax
 from sweep_vs_naive import naive_network
 
 import jaxinit
-from jaxinit import _cli
+from jaxinit.cli import _main
 
 
 def main():

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxinit
-from jaxinit import _sweep
+from jaxinit.sweep import _sweep
 
 
 def best_of(fn, repeats):

@@ -3,39 +3,41 @@
 from importlib import metadata as _metadata
 
 from jaxinit import theory as theory
-from jaxinit._core import Initializer as Initializer
-from jaxinit._fans import Fans as Fans
-from jaxinit._fans import compute_fans as compute_fans
-from jaxinit._gains import calculate_gain as calculate_gain
-from jaxinit._gains import for_activation as for_activation
-from jaxinit._gains import gain as gain
-from jaxinit._result import SweepResult as SweepResult
-from jaxinit._schemes import VarianceSpec as VarianceSpec
-from jaxinit._schemes import constant as constant
-from jaxinit._schemes import glorot_normal as glorot_normal
-from jaxinit._schemes import glorot_uniform as glorot_uniform
-from jaxinit._schemes import he_normal as he_normal
-from jaxinit._schemes import he_uniform as he_uniform
-from jaxinit._schemes import kaiming_normal as kaiming_normal
-from jaxinit._schemes import kaiming_uniform as kaiming_uniform
-from jaxinit._schemes import lecun_normal as lecun_normal
-from jaxinit._schemes import lecun_uniform as lecun_uniform
-from jaxinit._schemes import normal as normal
-from jaxinit._schemes import ones as ones
-from jaxinit._schemes import torch_default_bias as torch_default_bias
-from jaxinit._schemes import torch_default_kernel as torch_default_kernel
-from jaxinit._schemes import truncated_normal as truncated_normal
-from jaxinit._schemes import uniform as uniform
-from jaxinit._schemes import variance_scaling as variance_scaling
-from jaxinit._schemes import xavier_normal as xavier_normal
-from jaxinit._schemes import xavier_uniform as xavier_uniform
-from jaxinit._schemes import zeros as zeros
-from jaxinit._structured import delta_orthogonal as delta_orthogonal
-from jaxinit._structured import dirac as dirac
-from jaxinit._structured import identity as identity
-from jaxinit._structured import orthogonal as orthogonal
-from jaxinit._structured import sparse as sparse
-from jaxinit._sweep import sweep as sweep
+from jaxinit.initializers import Description as Description
+from jaxinit.initializers import Initializer as Initializer
+from jaxinit.initializers import Fans as Fans
+from jaxinit.initializers import compute_fans as compute_fans
+from jaxinit.initializers import calculate_gain as calculate_gain
+from jaxinit.initializers import for_activation as for_activation
+from jaxinit.initializers import gain as gain
+from jaxinit.sweep import SweepResult as SweepResult
+from jaxinit.initializers import VarianceSpec as VarianceSpec
+from jaxinit.initializers import constant as constant
+from jaxinit.initializers import glorot_normal as glorot_normal
+from jaxinit.initializers import glorot_uniform as glorot_uniform
+from jaxinit.initializers import he_normal as he_normal
+from jaxinit.initializers import he_uniform as he_uniform
+from jaxinit.initializers import kaiming_normal as kaiming_normal
+from jaxinit.initializers import kaiming_uniform as kaiming_uniform
+from jaxinit.initializers import lecun_normal as lecun_normal
+from jaxinit.initializers import lecun_uniform as lecun_uniform
+from jaxinit.initializers import normal as normal
+from jaxinit.initializers import ones as ones
+from jaxinit.initializers import torch_default_bias as torch_default_bias
+from jaxinit.initializers import torch_default_kernel as torch_default_kernel
+from jaxinit.initializers import truncated_normal as truncated_normal
+from jaxinit.initializers import uniform as uniform
+from jaxinit.initializers import variance_scaling as variance_scaling
+from jaxinit.initializers import xavier_normal as xavier_normal
+from jaxinit.initializers import xavier_uniform as xavier_uniform
+from jaxinit.initializers import zeros as zeros
+from jaxinit.initializers import delta_orthogonal as delta_orthogonal
+from jaxinit.initializers import describe as describe
+from jaxinit.initializers import dirac as dirac
+from jaxinit.initializers import identity as identity
+from jaxinit.initializers import orthogonal as orthogonal
+from jaxinit.initializers import sparse as sparse
+from jaxinit.sweep import sweep as sweep
 
 try:
   __version__ = _metadata.version("jaxinit")
@@ -43,6 +45,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
   __version__ = "0.0.0"
 
 __all__ = (
+    "Description",
     "Fans",
     "Initializer",
     "SweepResult",
@@ -51,6 +54,7 @@ __all__ = (
     "compute_fans",
     "constant",
     "delta_orthogonal",
+    "describe",
     "dirac",
     "for_activation",
     "gain",

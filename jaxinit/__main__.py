@@ -2,6 +2,6 @@
 
 import sys
 
-from jaxinit._cli import main
+from jaxinit.cli import main
 
 sys.exit(main())

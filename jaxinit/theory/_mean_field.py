@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxinit._activations import Z_MAX, Activation, gauss_rule, resolve
+from jaxinit.core._activations import Z_MAX, Activation, gauss_rule, resolve
 
 __all__ = [
     "DepthScales",

@@ -15,7 +15,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from jaxinit import _activations, _catalog, _report
+from jaxinit.core import _activations
+from jaxinit.initializers import _catalog
+from jaxinit.report import _files
 
 DEFAULT_OUT = "jaxinit-report"
 SWEEP_SCHEMES = "he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel"
@@ -331,7 +333,8 @@ def _cmd_theory(args, console: Console) -> int:
     raise CliError(str(e)) from None
   out = _out_dir(args.out)
   _configure_cache(not args.no_cache, Console(stderr=True))
-  from jaxinit import _plots, theory
+  from jaxinit.report import _plots
+  from jaxinit import theory
 
   # c* (a 2-D quadrature per point) dominates: the table needs q* and c* only on the rows it shows
   picks = sorted(set(np.linspace(0, len(grid) - 1, min(rows_shown, len(grid))).round().astype(int).tolist()))

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxinit import _core
+from jaxinit.core import _checks
 
 # dtypes jax's QR handles; other floats are orthogonalised in float32 and rounded.
 _QR_DTYPES = tuple(np.dtype(d) for d in ("float32", "float64", "complex64", "complex128"))
@@ -25,7 +25,7 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype:
   return dtype if dtype in _QR_DTYPES else np.dtype(np.float32)
 
 
-def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Initializer:
+def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.Initializer:
   """Builds an initializer of (scaled) Haar-random orthogonal matrices.
 
   The kernel is viewed as a matrix whose columns lie along ``column_axis`` and whose
@@ -57,15 +57,15 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Initialize
   """
   where = "orthogonal"
   if not isinstance(scale, jax.core.Tracer):
-    _core.check_positive(scale, "scale", where)
-  column_axis = _core.check_axes(column_axis, "column_axis", where)
+    _checks.check_positive(scale, "scale", where)
+  column_axis = _checks.check_axes(column_axis, "column_axis", where)
   if not isinstance(column_axis, int):
     raise ValueError(f"{where}: column_axis={column_axis!r} must be an int")
-  default_dtype = _core.check_dtype(dtype, where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
     if len(shape) < 2:
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; orthogonal needs rank >= 2")
     if not -len(shape) <= column_axis < len(shape):
@@ -74,13 +74,13 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Initialize
       return jnp.zeros(shape, dtype, out_sharding=out_sharding)
     cdt = _compute_dtype(dtype)
     w = _orthogonal_matrix(key, shape, cdt, column_axis, scale).astype(dtype)
-    return _core.place(w, out_sharding)
+    return _checks.place(w, out_sharding)
 
   init._haar_scale = scale  # read by the sweep: scale times a Haar matrix, whatever the key
   return init
 
 
-def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Initializer:
+def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.Initializer:
   """Builds a delta-orthogonal convolution initializer.
 
   The kernel ``(*window, in, out)`` (1-, 2- or 3-D window) is zero except at the
@@ -112,11 +112,11 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Init
   """
   where = "delta_orthogonal"
   ortho = orthogonal(scale, column_axis, dtype)
-  default_dtype = _core.check_dtype(dtype, where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
     if len(shape) not in (3, 4, 5):
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; expected a 1-, 2- or 3-D "
                        "convolution kernel (*window, in, out) of rank 3, 4 or 5")
@@ -127,12 +127,12 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _core.Init
                        "delta-orthogonal needs in <= out")
     centre = tuple((k - 1) // 2 for k in shape[:-2])
     w = jnp.zeros(shape, dtype).at[centre].set(ortho(key, shape[-2:], dtype))
-    return _core.place(w, out_sharding)
+    return _checks.place(w, out_sharding)
 
   return init
 
 
-def identity(gain=1.0, dtype=None) -> _core.Initializer:
+def identity(gain=1.0, dtype=None) -> _checks.Initializer:
   """Builds an initializer of ``gain`` times the identity matrix (PyTorch's ``eye_``).
 
   For a non-square ``(in, out)`` kernel the ones sit on the main diagonal: the layer
@@ -156,20 +156,20 @@ def identity(gain=1.0, dtype=None) -> _core.Initializer:
   """
   where = "identity"
   if not isinstance(gain, jax.core.Tracer):
-    _core.check_positive(gain, "gain", where)
-  default_dtype = _core.check_dtype(dtype, where)
+    _checks.check_positive(gain, "gain", where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
     if len(shape) != 2:
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; identity needs a 2-D kernel")
-    return _core.place(jnp.eye(*shape, dtype=dtype) * jnp.array(gain, dtype), out_sharding)
+    return _checks.place(jnp.eye(*shape, dtype=dtype) * jnp.array(gain, dtype), out_sharding)
 
   return init
 
 
-def dirac(groups: int = 1, dtype=None) -> _core.Initializer:
+def dirac(groups: int = 1, dtype=None) -> _checks.Initializer:
   """Builds an identity-convolution initializer (PyTorch's ``dirac_``) in Flax's layout.
 
   The kernel ``(*window, in, out)`` is zero except ``w[centre, i, g * out_g + i] = 1``
@@ -204,11 +204,11 @@ def dirac(groups: int = 1, dtype=None) -> _core.Initializer:
   where = "dirac"
   if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
     raise ValueError(f"{where}: groups={groups!r} must be a positive int")
-  default_dtype = _core.check_dtype(dtype, where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
     if len(shape) not in (3, 4, 5):
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; expected a convolution "
                        "kernel (*window, in, out) of rank 3, 4 or 5")
@@ -224,12 +224,12 @@ def dirac(groups: int = 1, dtype=None) -> _core.Initializer:
         m[i, g * out_g + i] = 1.0
     centre = tuple((k - 1) // 2 for k in shape[:-2])
     w = jnp.zeros(shape, dtype).at[centre].set(jnp.asarray(m, dtype))
-    return _core.place(w, out_sharding)
+    return _checks.place(w, out_sharding)
 
   return init
 
 
-def sparse(sparsity, stddev=0.01, dtype=None) -> _core.Initializer:
+def sparse(sparsity, stddev=0.01, dtype=None) -> _checks.Initializer:
   """Builds Martens' sparse initializer: each output unit has exactly ``ceil(sparsity * fan_in)`` zero inputs.
 
   Non-zero weights are N(0, stddev^2). A kernel ``(..., out)`` is viewed as
@@ -260,27 +260,27 @@ def sparse(sparsity, stddev=0.01, dtype=None) -> _core.Initializer:
     Martens, Deep learning via Hessian-free optimization, 2010.
   """
   where = "sparse"
-  _core.check_finite(sparsity, "sparsity", where)
+  _checks.check_finite(sparsity, "sparsity", where)
   if not 0.0 <= float(sparsity) < 1.0:
     raise ValueError(f"{where}: sparsity={sparsity!r} must be in [0, 1); 1 leaves every weight zero")
-  _core.check_positive(stddev, "stddev", where)
-  default_dtype = _core.check_dtype(dtype, where)
+  _checks.check_positive(stddev, "stddev", where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
-    if _core.is_complex(dtype):
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
+    if _checks.is_complex(dtype):
       raise TypeError(f"{where}: dtype={np.dtype(dtype).name!r} is complex; this scheme is real")
     if len(shape) < 2:
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; sparse needs rank >= 2")
     fan_in, n_out = math.prod(shape[:-1]), shape[-1]
     n_zero = math.ceil(float(sparsity) * fan_in)
     key_w, key_mask = jax.random.split(key)
-    sdt = _core.sampling_dtype(dtype)
+    sdt = _checks.sampling_dtype(dtype)
     w = jax.random.normal(key_w, (fan_in, n_out), sdt) * jnp.array(stddev, sdt)
     # ranks of i.i.d. uniforms down each column are a uniform random permutation
     ranks = jnp.argsort(jnp.argsort(jax.random.uniform(key_mask, (fan_in, n_out)), axis=0), axis=0)
     w = jnp.where(ranks < n_zero, jnp.zeros((), sdt), w)
-    return _core.place(w.reshape(shape).astype(dtype), out_sharding)
+    return _checks.place(w.reshape(shape).astype(dtype), out_sharding)
 
   return init

@@ -2,7 +2,9 @@
 
 import math
 
-from jaxinit import _activations, _core, _schemes
+from jaxinit.core import _activations
+from jaxinit.core import _checks
+from jaxinit.initializers import _schemes
 
 _TORCH_LINEAR = ("linear", "conv1d", "conv2d", "conv3d",
                  "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -118,9 +120,9 @@ def gain(activation, param=None) -> float:
 
 
 def for_activation(activation, distribution: _schemes.Distribution = "truncated_normal",
-                   mode: _schemes.Mode = "fan_in", param=None, in_axis: _core.Axes = -2,
-                   out_axis: _core.Axes = -1, batch_axis: _core.Axes = (),
-                   dtype=None) -> _core.Initializer:
+                   mode: _schemes.Mode = "fan_in", param=None, in_axis: _checks.Axes = -2,
+                   out_axis: _checks.Axes = -1, batch_axis: _checks.Axes = (),
+                   dtype=None) -> _checks.Initializer:
   """Builds the variance-preserving initializer for an activation: variance ``gain(activation)**2 / n``.
 
   ``for_activation("relu")`` is He normal, ``for_activation("identity")`` LeCun

@@ -14,8 +14,8 @@ import pytest
 from jax.experimental.compilation_cache import compilation_cache
 
 import jaxinit
-from jaxinit import _cli
-from jaxinit._cli import main
+from jaxinit.cli import _main
+from jaxinit.cli._main import main
 
 
 def test_schemes_table_lists_every_scheme(capsys):
@@ -131,7 +131,7 @@ def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
   import matplotlib.figure
 
   import jaxinit
-  from jaxinit import _plots
+  from jaxinit.report import _plots
 
   legends = []
   save = matplotlib.figure.Figure.savefig

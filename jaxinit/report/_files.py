@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxinit._result import COLLAPSE_TOL, EXPLODE_LOG10, VANISH_LOG10, VERDICTS
+from jaxinit.sweep._result import COLLAPSE_TOL, EXPLODE_LOG10, VANISH_LOG10, VERDICTS
 
 FIGURES = (("heatmap_forward.png", "forward"), ("heatmap_gradient.png", "gradient"))
 

@@ -3,7 +3,7 @@
 import math
 from typing import NamedTuple
 
-from jaxinit import _core
+from jaxinit.core import _checks
 
 
 class Fans(NamedTuple):
@@ -13,7 +13,7 @@ class Fans(NamedTuple):
   receptive_field: int
 
 
-def _normalize(axes: _core.Axes, rank: int, name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+def _normalize(axes: _checks.Axes, rank: int, name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
   axes_t = (axes,) if isinstance(axes, int) else tuple(axes)
   out = []
   for a in axes_t:
@@ -25,8 +25,8 @@ def _normalize(axes: _core.Axes, rank: int, name: str, shape: tuple[int, ...]) -
   return tuple(out)
 
 
-def compute_fans(shape, in_axis: _core.Axes = -2, out_axis: _core.Axes = -1,
-                 batch_axis: _core.Axes = ()) -> Fans:
+def compute_fans(shape, in_axis: _checks.Axes = -2, out_axis: _checks.Axes = -1,
+                 batch_axis: _checks.Axes = ()) -> Fans:
   """Computes fan-in, fan-out and receptive field of a kernel.
 
   Axes not named by ``in_axis``, ``out_axis`` or ``batch_axis`` form the receptive
@@ -54,15 +54,15 @@ def compute_fans(shape, in_axis: _core.Axes = -2, out_axis: _core.Axes = -1,
     >>> jaxinit.compute_fans((3, 3, 16, 32))
     Fans(fan_in=144, fan_out=288, receptive_field=9)
   """
-  shape = _core.check_shape(shape, "compute_fans")
+  shape = _checks.check_shape(shape, "compute_fans")
   rank = len(shape)
   if rank < 2 and in_axis == -2 and out_axis == -1:
     raise ValueError(
         f"compute_fans: shape={shape!r} has rank {rank}; fan-based schemes need rank >= 2 "
         "(dense (in, out) or conv (*window, in, out)) or explicit in_axis/out_axis")
-  ins = _normalize(_core.check_axes(in_axis, "in_axis", "compute_fans"), rank, "in_axis", shape)
-  outs = _normalize(_core.check_axes(out_axis, "out_axis", "compute_fans"), rank, "out_axis", shape)
-  batch = _normalize(_core.check_axes(batch_axis, "batch_axis", "compute_fans"), rank, "batch_axis", shape)
+  ins = _normalize(_checks.check_axes(in_axis, "in_axis", "compute_fans"), rank, "in_axis", shape)
+  outs = _normalize(_checks.check_axes(out_axis, "out_axis", "compute_fans"), rank, "out_axis", shape)
+  batch = _normalize(_checks.check_axes(batch_axis, "batch_axis", "compute_fans"), rank, "batch_axis", shape)
   named = ins + outs + batch
   if len(set(named)) != len(named):
     raise ValueError(f"compute_fans: in_axis={in_axis!r}, out_axis={out_axis!r} and "

@@ -202,7 +202,7 @@ class SweepResult:
 
   def theory(self):
     """The mean-field curves for the same configurations (see :mod:`jaxinit.theory`)."""
-    from jaxinit._theory_curves import theory_curves
+    from jaxinit.theory._curves import theory_curves
     return theory_curves(self)
 
   def plot(self, path, metric: str = "forward") -> Path:
@@ -210,7 +210,7 @@ class SweepResult:
 
     One panel per scheme x activation; the stable region is outlined.
     """
-    from jaxinit._plots import heatmaps
+    from jaxinit.report._plots import heatmaps
     return heatmaps(self, Path(path), metric)
 
 

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxinit import _activations, theory
+from jaxinit.core import _activations
+from jaxinit.theory import _mean_field as theory
 
 
 class TheoryCurves(NamedTuple):

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxinit import _core
-from jaxinit._fans import compute_fans
+from jaxinit.core import _checks
+from jaxinit.initializers._fans import compute_fans
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Distribution = Literal["truncated_normal", "normal", "uniform"]
@@ -26,9 +26,9 @@ class VarianceSpec(NamedTuple):
   scale: float
   mode: str
   distribution: str
-  in_axis: _core.Axes
-  out_axis: _core.Axes
-  batch_axis: _core.Axes
+  in_axis: _checks.Axes
+  out_axis: _checks.Axes
+  batch_axis: _checks.Axes
 
   def variance(self, shape) -> float:
     """The per-entry variance this spec gives a kernel of ``shape``."""
@@ -70,21 +70,21 @@ def _draw_scaled(key, shape, dtype, distribution: str, variance: float, out_shar
   """Draws one variance-scaling sample exactly as jax does, in ``dtype``."""
   var = jnp.array(variance, dtype=dtype)
   if distribution == "truncated_normal":
-    if not _core.is_complex(dtype):
+    if not _checks.is_complex(dtype):
       stddev = jnp.sqrt(var) / jnp.array(TRUNCATED_STD, dtype)
       return jax.random.truncated_normal(key, -2, 2, shape, dtype, out_sharding=out_sharding) * stddev
     stddev = jnp.sqrt(var) / jnp.array(COMPLEX_TRUNCATED_STD, dtype)
-    return _core.place(_complex_truncated_normal(key, 2, shape, dtype) * stddev, out_sharding)
+    return _checks.place(_complex_truncated_normal(key, 2, shape, dtype) * stddev, out_sharding)
   if distribution == "normal":
     return jax.random.normal(key, shape, dtype, out_sharding=out_sharding) * jnp.sqrt(var)
-  if not _core.is_complex(dtype):
+  if not _checks.is_complex(dtype):
     return jax.random.uniform(key, shape, dtype, -1, out_sharding=out_sharding) * jnp.sqrt(3 * var)
-  return _core.place(_complex_uniform(key, shape, dtype) * jnp.sqrt(var), out_sharding)
+  return _checks.place(_complex_uniform(key, shape, dtype) * jnp.sqrt(var), out_sharding)
 
 
-def variance_scaling(scale, mode: Mode, distribution: Distribution, in_axis: _core.Axes = -2,
-                     out_axis: _core.Axes = -1, batch_axis: _core.Axes = (),
-                     dtype=None) -> _core.Initializer:
+def variance_scaling(scale, mode: Mode, distribution: Distribution, in_axis: _checks.Axes = -2,
+                     out_axis: _checks.Axes = -1, batch_axis: _checks.Axes = (),
+                     dtype=None) -> _checks.Initializer:
   r"""Builds an initializer whose samples have variance ``scale / n``.
 
   ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` or
@@ -129,25 +129,25 @@ def variance_scaling(scale, mode: Mode, distribution: Distribution, in_axis: _co
   """
   where = "variance_scaling"
   if not isinstance(scale, jax.core.Tracer):
-    _core.check_positive(scale, "scale", where)
-  _core.check_choice(mode, "mode", MODES, where)
-  _core.check_choice(distribution, "distribution", DISTRIBUTIONS, where)
+    _checks.check_positive(scale, "scale", where)
+  _checks.check_choice(mode, "mode", MODES, where)
+  _checks.check_choice(distribution, "distribution", DISTRIBUTIONS, where)
   spec = VarianceSpec(scale, mode, distribution,
-                      _core.check_axes(in_axis, "in_axis", where),
-                      _core.check_axes(out_axis, "out_axis", where),
-                      _core.check_axes(batch_axis, "batch_axis", where))
-  default_dtype = _core.check_dtype(dtype, where)
+                      _checks.check_axes(in_axis, "in_axis", where),
+                      _checks.check_axes(out_axis, "out_axis", where),
+                      _checks.check_axes(batch_axis, "batch_axis", where))
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
     fans = compute_fans(shape, spec.in_axis, spec.out_axis, spec.batch_axis)
     if math.prod(shape) == 0:
       return jnp.zeros(shape, dtype, out_sharding=out_sharding)
     denominator = _denominator(mode, fans.fan_in, fans.fan_out)
     if denominator == 0:
       raise ValueError(f"{where}: mode={mode!r} gives a zero fan for shape={shape!r}")
-    sample_dtype = _core.sampling_dtype(dtype)
+    sample_dtype = _checks.sampling_dtype(dtype)
     out = _draw_scaled(key, shape, sample_dtype, distribution, scale / denominator, out_sharding)
     return out.astype(dtype)
 
@@ -156,8 +156,8 @@ def variance_scaling(scale, mode: Mode, distribution: Distribution, in_axis: _co
 
 
 def _scheme(scale: float, mode: Mode, distribution: Distribution):
-  def factory(in_axis: _core.Axes = -2, out_axis: _core.Axes = -1, batch_axis: _core.Axes = (),
-              dtype=None) -> _core.Initializer:
+  def factory(in_axis: _checks.Axes = -2, out_axis: _checks.Axes = -1, batch_axis: _checks.Axes = (),
+              dtype=None) -> _checks.Initializer:
     return variance_scaling(scale, mode, distribution, in_axis=in_axis, out_axis=out_axis,
                             batch_axis=batch_axis, dtype=dtype)
   return factory
@@ -236,7 +236,7 @@ kaiming_uniform = he_uniform
 kaiming_normal = he_normal
 
 
-def torch_default_bias(fan_in: int, dtype=None) -> _core.Initializer:
+def torch_default_bias(fan_in: int, dtype=None) -> _checks.Initializer:
   """Builds PyTorch's default Linear/Conv bias init: U(+-1/sqrt(fan_in)) with the *weight's* fan_in.
 
   The bias's own shape says nothing about the layer's fan-in, so it is given here.
@@ -260,15 +260,15 @@ def torch_default_bias(fan_in: int, dtype=None) -> _core.Initializer:
   where = "torch_default_bias"
   if isinstance(fan_in, bool) or not isinstance(fan_in, (int, np.integer)) or fan_in <= 0:
     raise ValueError(f"{where}: fan_in={fan_in!r} must be a positive int")
-  default_dtype = _core.check_dtype(dtype, where)
+  default_dtype = _checks.check_dtype(dtype, where)
   bound = 1.0 / math.sqrt(int(fan_in))
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
-    if _core.is_complex(dtype):
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
+    if _checks.is_complex(dtype):
       raise TypeError(f"{where}: dtype={np.dtype(dtype).name!r} is complex; this scheme is real")
-    sdt = _core.sampling_dtype(dtype)
+    sdt = _checks.sampling_dtype(dtype)
     x = jax.random.uniform(key, shape, sdt, -bound, bound, out_sharding=out_sharding)
     return x.astype(dtype)
 
@@ -286,8 +286,8 @@ def zeros(key, shape, dtype=None, out_sharding=None) -> jax.Array:
     >>> jaxinit.zeros(jax.random.key(0), (2,))
     Array([0., 0.], dtype=float32)
   """
-  shape = _core.check_shape(shape, "zeros")
-  return jnp.zeros(shape, _core.resolve_dtype(dtype, "zeros"), out_sharding=out_sharding)
+  shape = _checks.check_shape(shape, "zeros")
+  return jnp.zeros(shape, _checks.resolve_dtype(dtype, "zeros"), out_sharding=out_sharding)
 
 
 def ones(key, shape, dtype=None, out_sharding=None) -> jax.Array:
@@ -298,11 +298,11 @@ def ones(key, shape, dtype=None, out_sharding=None) -> jax.Array:
     >>> jaxinit.ones(jax.random.key(0), (2,))
     Array([1., 1.], dtype=float32)
   """
-  shape = _core.check_shape(shape, "ones")
-  return jnp.ones(shape, _core.resolve_dtype(dtype, "ones"), out_sharding=out_sharding)
+  shape = _checks.check_shape(shape, "ones")
+  return jnp.ones(shape, _checks.resolve_dtype(dtype, "ones"), out_sharding=out_sharding)
 
 
-def constant(value, dtype=None) -> _core.Initializer:
+def constant(value, dtype=None) -> _checks.Initializer:
   """Builds an initializer filled with ``value``.
 
   Args:
@@ -322,18 +322,18 @@ def constant(value, dtype=None) -> _core.Initializer:
   """
   where = "constant"
   if not isinstance(value, jax.core.Tracer):
-    _core.check_finite(value, "value", where)
-  default_dtype = _core.check_dtype(dtype, where)
+    _checks.check_finite(value, "value", where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
-    return _core.place(jnp.full(shape, value, dtype=dtype), out_sharding)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
+    return _checks.place(jnp.full(shape, value, dtype=dtype), out_sharding)
 
   return init
 
 
-def normal(stddev=1e-2, dtype=None) -> _core.Initializer:
+def normal(stddev=1e-2, dtype=None) -> _checks.Initializer:
   """Builds an initializer of N(0, stddev^2) samples (jax's ``normal``, sample for sample).
 
   Args:
@@ -353,20 +353,20 @@ def normal(stddev=1e-2, dtype=None) -> _core.Initializer:
   """
   where = "normal"
   if not isinstance(stddev, jax.core.Tracer):
-    _core.check_positive(stddev, "stddev", where)
-  default_dtype = _core.check_dtype(dtype, where)
+    _checks.check_positive(stddev, "stddev", where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
-    sdt = _core.sampling_dtype(dtype)
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
+    sdt = _checks.sampling_dtype(dtype)
     x = jax.random.normal(key, shape, sdt, out_sharding=out_sharding) * jnp.array(stddev, sdt)
     return x.astype(dtype)
 
   return init
 
 
-def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0) -> _core.Initializer:
+def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0) -> _checks.Initializer:
   """Builds an initializer of N(0, 1) truncated to (lower, upper), times ``stddev`` (jax's, sample for sample).
 
   Like jax, ``stddev`` is the std *before* truncation; the samples' std is smaller
@@ -392,26 +392,26 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0) -> _core.In
   """
   where = "truncated_normal"
   if not isinstance(stddev, jax.core.Tracer):
-    _core.check_positive(stddev, "stddev", where)
-  _core.check_finite(lower, "lower", where)
-  _core.check_finite(upper, "upper", where)
+    _checks.check_positive(stddev, "stddev", where)
+  _checks.check_finite(lower, "lower", where)
+  _checks.check_finite(upper, "upper", where)
   if not float(lower) < float(upper):
     raise ValueError(f"{where}: lower={lower!r} must be below upper={upper!r}")
-  default_dtype = _core.check_dtype(dtype, where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
-    if _core.is_complex(dtype):
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
+    if _checks.is_complex(dtype):
       raise TypeError(f"{where}: dtype={np.dtype(dtype).name!r} is complex; use variance_scaling")
-    sdt = _core.sampling_dtype(dtype)
+    sdt = _checks.sampling_dtype(dtype)
     x = jax.random.truncated_normal(key, lower, upper, shape, sdt, out_sharding=out_sharding)
     return (x * jnp.array(stddev, sdt)).astype(dtype)
 
   return init
 
 
-def uniform(scale=1e-2, dtype=None) -> _core.Initializer:
+def uniform(scale=1e-2, dtype=None) -> _checks.Initializer:
   """Builds an initializer of U[0, scale) samples (jax's ``uniform``, sample for sample).
 
   Note the range is [0, scale), not symmetric: for a zero-mean uniform use
@@ -435,15 +435,15 @@ def uniform(scale=1e-2, dtype=None) -> _core.Initializer:
   """
   where = "uniform"
   if not isinstance(scale, jax.core.Tracer):
-    _core.check_positive(scale, "scale", where)
-  default_dtype = _core.check_dtype(dtype, where)
+    _checks.check_positive(scale, "scale", where)
+  default_dtype = _checks.check_dtype(dtype, where)
 
   def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _core.check_shape(shape, where)
-    dtype = _core.resolve_dtype(dtype, where)
-    if _core.is_complex(dtype):
+    shape = _checks.check_shape(shape, where)
+    dtype = _checks.resolve_dtype(dtype, where)
+    if _checks.is_complex(dtype):
       raise TypeError(f"{where}: dtype={np.dtype(dtype).name!r} is complex; use variance_scaling")
-    sdt = _core.sampling_dtype(dtype)
+    sdt = _checks.sampling_dtype(dtype)
     x = jax.random.uniform(key, shape, sdt, out_sharding=out_sharding) * jnp.array(scale, sdt)
     return x.astype(dtype)
 

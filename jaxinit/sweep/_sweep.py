@@ -22,7 +22,12 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxinit import _activations, _catalog, _core, _schemes, _structured
+from jaxinit.core import _activations
+from jaxinit.initializers import _catalog
+from jaxinit.core import _checks
+from jaxinit.initializers import _schemes
+from jaxinit.initializers import _structured
+from jaxinit.initializers._describe import describe
 
 ENGINES = ("auto", "dense", "gaussian")
 ARCHITECTURES = ("mlp", "resnet")
@@ -44,7 +49,8 @@ class _Scheme:
 
   def __init__(self, label: str, init: Callable, name: str | None = None):
     self.label, self.init = label, init
-    spec, haar = getattr(init, "spec", None), getattr(init, "_haar_scale", None)
+    drawn = describe(init)
+    spec, haar = drawn.spec, drawn.scale
     # a traced scale cannot set a compile-time std: treat the scheme as opaque
     self.spec = None if spec is None or isinstance(spec.scale, jax.core.Tracer) else spec
     self.haar_scale = None if haar is None or isinstance(haar, jax.core.Tracer) else float(haar)
@@ -500,7 +506,7 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
     >>> r.verdict().tolist()
     [[[['stable']]]]
   """
-  from jaxinit._result import SweepResult
+  from jaxinit.sweep._result import SweepResult
 
   where = "sweep"
   scheme_list = _resolve_schemes(schemes, where)
@@ -511,10 +517,10 @@ def sweep(schemes=DEFAULT_SCHEMES, activations=("relu", "tanh"), depths=range(1,
     raise ValueError(f"{where}: widths={width_t!r} repeats a width")
   batch = _check_int(batch, "batch", where, 2)
   seeds = _check_int(seeds, "seeds", where, 1)
-  _core.check_positive(bias_std, "bias_std", where, allow_zero=True)
-  _core.check_finite(branch_scale, "branch_scale", where)
-  _core.check_choice(architecture, "architecture", ARCHITECTURES, where)
-  _core.check_choice(engine, "engine", ENGINES, where)
+  _checks.check_positive(bias_std, "bias_std", where, allow_zero=True)
+  _checks.check_finite(branch_scale, "branch_scale", where)
+  _checks.check_choice(architecture, "architecture", ARCHITECTURES, where)
+  _checks.check_choice(engine, "engine", ENGINES, where)
   if not 0.0 <= float(input_correlation) < 1.0:
     raise ValueError(f"{where}: input_correlation={input_correlation!r} must be in [0, 1)")
   key = jax.random.key(0) if key is None else key

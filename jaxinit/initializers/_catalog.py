@@ -3,12 +3,14 @@
 from collections.abc import Callable
 from typing import NamedTuple
 
-from jaxinit import _core, _schemes, _structured
+from jaxinit.core import _checks
+from jaxinit.initializers import _schemes
+from jaxinit.initializers import _structured
 
 
 class SchemeInfo(NamedTuple):
   name: str
-  build: Callable[[], _core.Initializer]  # the initializer with default arguments
+  build: Callable[[], _checks.Initializer]  # the initializer with default arguments
   distribution: str
   variance: str
   aliases: tuple[str, ...] = ()
@@ -50,7 +52,7 @@ _BY_NAME = {alias: info for info in SCHEMES for alias in (info.name, *info.alias
 SCHEME_NAMES = tuple(sorted(_BY_NAME))
 
 
-def lookup(name: str, *, where: str = "scheme") -> _core.Initializer:
+def lookup(name: str, *, where: str = "scheme") -> _checks.Initializer:
   """The initializer named ``name`` (or an alias) with default arguments."""
   info = _BY_NAME.get(name)
   if info is None:
