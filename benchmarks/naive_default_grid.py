@@ -29,11 +29,11 @@ def main():
   parser.add_argument("--sample", type=int, default=120, help="configurations timed (default %(default)s)")
   parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default %(default)s)")
   args = parser.parse_args()
-  schemes = _cli.SWEEP_SCHEMES.split(",")
-  acts = _cli.SWEEP_ACTIVATIONS.split(",")
-  widths = [int(w) for w in _cli.SWEEP_WIDTHS.split(",")]
-  depths = list(range(1, int(_cli.SWEEP_DEPTHS.split(":")[1]) + 1))
-  batch, seeds = _cli.SWEEP_BATCH, _cli.SWEEP_SEEDS
+  schemes = _main.SWEEP_SCHEMES.split(",")
+  acts = _main.SWEEP_ACTIVATIONS.split(",")
+  widths = [int(w) for w in _main.SWEEP_WIDTHS.split(",")]
+  depths = list(range(1, int(_main.SWEEP_DEPTHS.split(":")[1]) + 1))
+  batch, seeds = _main.SWEEP_BATCH, _main.SWEEP_SEEDS
   grid = [(s, a, w, d) for s in schemes for a in acts for w in widths for d in depths]
   sample = random.Random(args.seed).sample(grid, args.sample)
   print(f"grid: {len(schemes)} schemes x {len(acts)} activations x widths {widths} x depths 1..{depths[-1]} x "

@@ -301,9 +301,9 @@ def _cmd_sweep(args, console: Console) -> int:
   except ValueError as e:
     raise CliError(str(e)) from None
   elapsed = time.perf_counter() - start
-  files = _report.write(result, out, elapsed=elapsed, cache=cache)
+  files = _files.write(result, out, elapsed=elapsed, cache=cache)
   if args.format == "json":
-    print(json.dumps(_report.summary_json(result, out, files, elapsed, cache), indent=1))
+    print(json.dumps(_files.summary_json(result, out, files, elapsed, cache), indent=1))
   else:
     result.summary(console)
     console.print(f"wrote {out / 'index.html'} ({', '.join(f.name for f in files if f.name != 'index.html')}) "
