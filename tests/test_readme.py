@@ -1,0 +1,56 @@
+"""Every code block of README.md runs as written.
+
+Python blocks are executed one by one, each in a fresh namespace, in a temporary working folder.
+In shell blocks every ``jaxinit ...`` line runs through ``jaxinit.cli.main``; the set-up lines
+(``pip install ... && jaxinit sweep``) and the bare default ``jaxinit sweep`` are what ``.ci/run`` executes
+verbatim, which the last test checks.
+"""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"^```(\w+)\n(.*?)^```", README, flags=re.M | re.S)
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+SHELL = [code for lang, code in BLOCKS if lang in ("bash", "sh", "console")]
+SETUP = [line for code in SHELL for line in code.splitlines() if line.startswith("pip install")]
+
+
+def _commands():
+  """The ``jaxinit`` command lines of the shell blocks, comments stripped, set-up lines left out."""
+  out = []
+  for code in SHELL:
+    for line in code.splitlines():
+      line = line.split("#", 1)[0].strip()
+      # the bare default sweep is the set-up command's main job, which .ci/run executes verbatim
+      if (line.startswith("jaxinit ") or line == "jaxinit") and line != "jaxinit sweep":
+        out.append(line)
+  return out
+
+
+def test_readme_has_blocks():
+  assert len(PYTHON) >= 2 and len(SETUP) == 2
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON)))
+def test_python_block_runs(index, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  exec(compile(PYTHON[index], f"README.md python block {index}", "exec"), {"__name__": "__readme__"})
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_shell_command_runs(command, tmp_path, monkeypatch):
+  from jaxinit.cli import main
+
+  monkeypatch.chdir(tmp_path)
+  assert main(shlex.split(command)[1:]) == 0
+
+
+def test_ci_runs_the_setup_commands_verbatim():
+  ci = (ROOT / ".ci" / "run").read_text().splitlines()
+  for line in SETUP:
+    assert line in ci, f".ci/run does not run the README's set-up command {line!r}"
