@@ -3,6 +3,8 @@
 from importlib import metadata as _metadata
 
 from jaxinit import theory as theory
+from jaxinit.advice import Recommendation as Recommendation
+from jaxinit.advice import recommend as recommend
 from jaxinit.initializers import Description as Description
 from jaxinit.initializers import Initializer as Initializer
 from jaxinit.initializers import Fans as Fans
@@ -48,6 +50,7 @@ __all__ = (
     "Description",
     "Fans",
     "Initializer",
+    "Recommendation",
     "SweepResult",
     "VarianceSpec",
     "calculate_gain",
@@ -70,6 +73,7 @@ __all__ = (
     "normal",
     "ones",
     "orthogonal",
+    "recommend",
     "sparse",
     "sweep",
     "theory",
