@@ -84,7 +84,7 @@ def config_from(args):
     raise CliError(f"--{dest.replace('_', '-')} {getattr(args, dest)!r}: {e.reason}") from None
 
 
-def default_config():
+def default_sweep_config():
   """The grid ``jaxinit sweep`` runs when given no options, as a :class:`jaxinit.sweep.SweepConfig`.
 
   Examples:

@@ -7,11 +7,11 @@
 from jaxinit.sweep._config import SweepConfig as SweepConfig
 from jaxinit.sweep._config import SweepConfigError as SweepConfigError
 
+# the engines' unit draw, for measuring against (benchmarks/roofline.py)
+from jaxinit.sweep._engines import standard_draw as standard_draw
+
 # the result: data and verdicts
 from jaxinit.sweep._result import SweepResult as SweepResult
 
 # the simulator
 from jaxinit.sweep._sweep import sweep as sweep
-
-# the engines' unit draw, for measuring against (benchmarks/roofline.py)
-from jaxinit.sweep._engines import standard_draw as standard_draw

@@ -247,8 +247,8 @@ def sweep(schemes=_D["schemes"], activations=_D["activations"], depths=_D["depth
       ``config`` passed together with any of the options it holds.
 
   Examples:
-    >>> import jaxinit
-    >>> r = jaxinit.sweep(("he_normal",), ("relu",), depths=(4,), widths=(16,), batch=4, seeds=1)
+    >>> from jaxinit.sweep import sweep
+    >>> r = sweep(("he_normal",), ("relu",), depths=(4,), widths=(16,), batch=4, seeds=1)
     >>> r.verdict().tolist()
     [[[['stable']]]]
     >>> r.config.batch
