@@ -24,8 +24,9 @@ class _Parser(argparse.ArgumentParser):
     raise SystemExit(2)
 
 
-def parser(commands=COMMANDS) -> argparse.ArgumentParser:
-  """The argument parser: one sub-command per command module."""
+def parser(commands=None) -> argparse.ArgumentParser:
+  """The argument parser: one sub-command per command module (default: ``COMMANDS``)."""
+  commands = COMMANDS if commands is None else commands
   top = _Parser(prog="jaxinit", description="Check weight initialization schemes.")
   sub = top.add_subparsers(dest="command", required=True)
   for command in commands:

@@ -176,8 +176,8 @@ def _check_draws(schemes: Sequence[Scheme], widths: Sequence[int]) -> None:
         raise SweepConfigError("scheme", s.label, reason,
                                f"sweep: scheme={s.label!r} fails on a {width} x {width} kernel: {reason}") from None
       if getattr(out, "shape", None) != shape:
-        raise SweepConfigError("scheme", s.label, f"drew shape {getattr(out, 'shape', out)} for a "
-                               f"{width} x {width} kernel; it must return the shape it is asked for")
+        raise SweepConfigError("scheme", s.label, f"drew shape {getattr(out, 'shape', out)} for a kernel of "
+                               f"shape {shape}; it must return the shape it is asked for")
 
 
 def _key(key):

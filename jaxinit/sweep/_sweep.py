@@ -211,12 +211,14 @@ def sweep(schemes=_D["schemes"], activations=_D["activations"], depths=_D["depth
 
   Reproducibility: a configuration's random numbers depend only on ``key``, its seed
   index, its width and its scheme's distribution family, never on what else is in the
-  sweep. Its numbers are the same up to float32 rounding, not bit for bit, when the
-  sweep around it changes (other schemes of its family, their order, the number of
-  seeds, the devices): XLA sums the batched matrix products in an order that depends on
-  their shapes. The relative difference is ~1e-6 in the statistics of a stable network
-  and grows with depth like any perturbation where the network amplifies them
-  (exploding or chaotic configurations), where runs agree statistically.
+  sweep. Its statistics are the same up to float32 rounding, not bit for bit, when the
+  sweep around it changes (other schemes of its family, their order, the number of seeds,
+  the devices): XLA sums a batched matrix product in an order that depends on its shape.
+  Over 16 layers of a network that neither explodes nor is chaotic the differences stay
+  below 1e-5 in the log statistics (``log_q``, ``log_m``, ``log_grad``, ``log_norm0``) and
+  in ``corr`` and ``spread`` with the dense engine, and below 1e-3 with the gaussian one
+  (its float32 Cholesky amplifies rounding); where a network amplifies perturbations
+  (exploding or chaotic) they grow with depth like any other, and runs agree statistically.
 
   Args:
     schemes: scheme names (``jaxinit schemes``), initializers, or ``{label: initializer}``.
