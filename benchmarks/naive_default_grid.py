@@ -21,7 +21,7 @@ import jax
 from sweep_vs_naive import naive_network
 
 import jaxinit
-from jaxinit.cli import _main
+from jaxinit.cli import default_sweep_config
 
 
 def main():
@@ -29,11 +29,10 @@ def main():
   parser.add_argument("--sample", type=int, default=120, help="configurations timed (default %(default)s)")
   parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default %(default)s)")
   args = parser.parse_args()
-  schemes = _main.SWEEP_SCHEMES.split(",")
-  acts = _main.SWEEP_ACTIVATIONS.split(",")
-  widths = [int(w) for w in _main.SWEEP_WIDTHS.split(",")]
-  depths = list(range(1, int(_main.SWEEP_DEPTHS.split(":")[1]) + 1))
-  batch, seeds = _main.SWEEP_BATCH, _main.SWEEP_SEEDS
+  config = default_sweep_config()  # the grid `jaxinit sweep` runs with no options
+  schemes, acts = list(config.scheme_labels), list(config.activation_labels)
+  widths, depths = list(config.widths), list(config.depths)
+  batch, seeds = config.batch, config.seeds
   grid = [(s, a, w, d) for s in schemes for a in acts for w in widths for d in depths]
   sample = random.Random(args.seed).sample(grid, args.sample)
   print(f"grid: {len(schemes)} schemes x {len(acts)} activations x widths {widths} x depths 1..{depths[-1]} x "
@@ -55,12 +54,11 @@ def main():
   print(f"naive loop: {mean:.2f} s per configuration (+- {se:.2f}) -> {total / 3600:.2f} h (+- {total_se / 3600:.2f} h) "
         f"for the grid")
 
-  kwargs = dict(schemes=schemes, activations=acts, depths=depths, widths=widths, batch=batch, seeds=seeds)
   t0 = time.perf_counter()
-  jaxinit.sweep(**kwargs)
+  jaxinit.sweep(config=config)
   cold = time.perf_counter() - t0
   t0 = time.perf_counter()
-  jaxinit.sweep(**kwargs)
+  jaxinit.sweep(config=config)
   warm = time.perf_counter() - t0
   print(f"jaxinit.sweep on the grid: cold {cold:.1f} s, warm {warm:.1f} s "
         f"({jax.devices()[0].platform}, {len(jax.devices())} device)")

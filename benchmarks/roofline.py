@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxinit
-from jaxinit.sweep import _sweep
+from jaxinit.sweep import standard_draw
 
 
 def best_of(fn, repeats):
@@ -55,7 +55,7 @@ def rng_floor(families, width, depth, seeds, repeats):
       k = jax.random.fold_in(key, i)
       key_w, key_b = jax.random.split(k)
       for fam in families:
-        total = total + jnp.sum(_sweep._standard_draw(key_w, (width, width), fam))
+        total = total + jnp.sum(standard_draw(key_w, (width, width), fam))
       return total + jnp.sum(jax.random.normal(key_b, (width,))), None
     return jax.lax.scan(layer, jnp.float32(0), jnp.arange(depth))[0]
   keys = jax.random.split(jax.random.key(0), seeds)

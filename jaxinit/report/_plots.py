@@ -1,8 +1,13 @@
-"""Figures for sweeps and for the mean-field phase diagram, drawn with matplotlib's Agg backend (no display)."""
+"""Figures for sweeps and for the mean-field phase diagram, drawn with matplotlib's Agg backend (no display).
+
+Every figure is written atomically (`write_atomically`).
+"""
 
 from pathlib import Path
 
 import numpy as np
+
+from jaxinit.report._atomic import write_atomically
 
 CLIP_LOG10 = 6.0  # the colour scale saturates at a 10^6 ratio either way
 _CMAP = "coolwarm"  # its ends stay coloured, so black can only mean non-finite
@@ -20,6 +25,15 @@ def _pyplot():
   matplotlib.use("Agg", force=False)  # a figure file, never a window
   import matplotlib.pyplot as plt
   return plt
+
+
+def _save(plt, fig, path) -> Path:
+  """Writes ``fig`` to ``path`` atomically, in the format its suffix names (png without one), and closes it."""
+  path = Path(path)
+  try:
+    return write_atomically(path, lambda f: fig.savefig(f, format=path.suffix[1:] or "png", dpi=110), binary=True)
+  finally:
+    plt.close(fig)
 
 
 def _edges(values: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -135,10 +149,7 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   fig.suptitle(f"jaxinit sweep: {label} ({result.architecture}, batch {result.batch}, "
                f"{result.seeds} seeds, bias std {result.bias_std:g}"
                + (", interrupted" if result.interrupted else "") + ")", fontsize=11)
-  path = Path(path)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
-  return path
+  return _save(plt, fig, path)
 
 
 def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activation: str, sigma_b2: float) -> Path:
@@ -188,7 +199,4 @@ def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activatio
     top.text(edge_sigma_w2, 0.96, "  chaotic", ha="left", va="top", fontsize=9, color="#c04030", transform=at_top)
   bottom.legend(loc="upper right", fontsize=9)
   fig.suptitle(f"{activation}: mean-field phase diagram at $\\sigma_b^2$ = {sigma_b2:g}", fontsize=11)
-  path = Path(path)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
-  return path
+  return _save(plt, fig, path)

@@ -1,15 +1,20 @@
-"""SweepResult: the sweep's arrays with named coordinates, verdicts, tables, files and plots."""
+"""SweepResult: the sweep's arrays with named coordinates, its configuration, and its verdicts.
 
-import csv
-import json
+Tables, files and plots are the report layer's (`jaxinit.report`); the methods here that
+render are thin conveniences that import it when called.
+"""
+
+import functools
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import numpy as np
 from flax import struct
 
+from jaxinit.sweep._config import SweepConfig
+
+METRICS = ("log_q", "log_m", "log_grad", "corr", "dead", "spread", "finite", "log_norm0")
 VERDICTS = ("stable", "exploding", "vanishing", "collapsed", "non-finite")
 EXPLODE_LOG10 = 2.0  # a forward or gradient ratio above 100x is exploding
 VANISH_LOG10 = -2.0  # below 1/100 is vanishing
@@ -17,13 +22,21 @@ COLLAPSE_TOL = 1e-3  # 1 - correlation, or spread across units, below this is co
 _LOG10 = math.log(10.0)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+  a.flags.writeable = False
+  return a
+
+
 @struct.dataclass
 class SweepResult:
-  """Per-layer signal statistics of a sweep, with named coordinates.
+  """Per-layer signal statistics of a sweep, with named coordinates, and their verdicts.
 
   Every metric array has shape ``(scheme, activation, width, seed, layer)``; layer
   ``l`` (0-based) is the output of layer ``l + 1``, for ``l < max(depths)``. A network of
-  depth ``D`` is the prefix of layers ``1..D``.
+  depth ``D`` is the prefix of layers ``1..D``. The options of the run are ``config``;
+  ``schemes``, ``activations``, ``depths``, ``seeds``, ``batch``, ``bias_std``,
+  ``architecture``, ``branch_scale``, ``input_correlation``, ``activation_params`` and
+  ``activation_fns`` read it, and ``widths`` are the widths that finished.
 
   Attributes:
     log_q: log of the second moment of pre-activations ``h^l`` (of the residual stream for
@@ -37,9 +50,14 @@ class SweepResult:
     spread: variance across units over second moment: 0 when every unit is identical.
     finite: whether every value of layer l (its pre-activations, outputs and their tangents) was finite
       in float32.
-    log_norm0: ``log(M_l / M_0)`` of the batch's first input alone (THEORY.md 3).
+    log_norm0: ``log(M_l / M_0)`` of the batch's first input alone (Hanin & Nica, Products of
+      Many Large Random Matrices and Gradients in Deep Neural Networks, 2019).
+    config: the :class:`SweepConfig` that ran.
     scheme_engines: per (scheme, width), ``"dense"`` (every weight drawn) or ``"gaussian"``
       (``X W`` sampled from its law); :attr:`engines` sums them up per width.
+    sigma_w2: per (scheme, width), ``fan_in x Var(W)``: known from the scheme, or measured
+      on its draws (nan or inf when they were).
+    interrupted: whether the run stopped early, keeping the widths that finished.
   """
   log_q: jax.Array
   log_m: jax.Array
@@ -49,21 +67,31 @@ class SweepResult:
   spread: jax.Array
   finite: jax.Array
   log_norm0: jax.Array
-  schemes: tuple[str, ...] = struct.field(pytree_node=False)
-  activations: tuple[str, ...] = struct.field(pytree_node=False)
-  widths: tuple[int, ...] = struct.field(pytree_node=False)
-  depths: tuple[int, ...] = struct.field(pytree_node=False)
-  seeds: int = struct.field(pytree_node=False)
-  batch: int = struct.field(pytree_node=False)
-  bias_std: float = struct.field(pytree_node=False)
-  architecture: str = struct.field(pytree_node=False)
+  config: SweepConfig = struct.field(pytree_node=False)
   scheme_engines: tuple[tuple[str, ...], ...] = struct.field(pytree_node=False)
-  branch_scale: float = struct.field(pytree_node=False)
-  input_correlation: float = struct.field(pytree_node=False)
   sigma_w2: tuple[tuple[float, ...], ...] = struct.field(pytree_node=False)
-  activation_params: tuple = struct.field(pytree_node=False)
-  activation_fns: tuple[Callable, ...] = struct.field(pytree_node=False)
   interrupted: bool = struct.field(pytree_node=False, default=False)
+
+  # ------------------------------------------------------------------ the configuration, read-only
+
+  schemes = property(lambda self: self.config.scheme_labels, doc="The scheme labels.")
+  activations = property(lambda self: self.config.activation_labels, doc="The activation labels.")
+  depths = property(lambda self: self.config.depths, doc="The reported depths, sorted.")
+  seeds = property(lambda self: self.config.seeds, doc="Networks per configuration.")
+  batch = property(lambda self: self.config.batch, doc="Inputs per network.")
+  bias_std = property(lambda self: self.config.bias_std, doc="Std of the biases.")
+  architecture = property(lambda self: self.config.architecture, doc='"mlp" or "resnet".')
+  branch_scale = property(lambda self: self.config.branch_scale, doc="The residual branch multiplier.")
+  input_correlation = property(lambda self: self.config.input_correlation, doc="Correlation of paired inputs.")
+  activation_params = property(lambda self: tuple(a.param for a in self.config.activations),
+                               doc="Each activation's parameter (a leaky ReLU's slope), or None.")
+  activation_fns = property(lambda self: tuple(a.fn for a in self.config.activations),
+                            doc="Each activation's function.")
+
+  @property
+  def widths(self) -> tuple[int, ...]:
+    """The widths that ran: ``config.widths``, or its first ones when interrupted."""
+    return self.config.widths[:len(self.scheme_engines[0])]
 
   @property
   def engines(self) -> tuple[str, ...]:
@@ -71,37 +99,32 @@ class SweepResult:
     per_width = zip(*self.scheme_engines, strict=True)
     return tuple(e[0] if len(set(e)) == 1 else "mixed" for e in map(tuple, per_width))
 
-  # ------------------------------------------------------------------ derived ratios
+  # ------------------------------------------------------------------ ratios and verdicts, computed once
 
   def _at_depths(self, arr: np.ndarray) -> np.ndarray:
     return arr[..., [d - 1 for d in self.depths]]
 
-  def forward_log10(self) -> np.ndarray:
-    """log10(M_D / M_0) at each reported depth, seed-averaged: shape (scheme, activation, width, depth)."""
-    return self._at_depths(np.asarray(self.log_m)).mean(axis=3) / _LOG10
+  @functools.cached_property
+  def _forward_log10(self) -> np.ndarray:
+    return _frozen(self._at_depths(np.asarray(self.log_m)).mean(axis=3) / _LOG10)
 
-  def gradient_log10(self) -> np.ndarray:
-    """log10 of the gradient ratio (layer 1 over layer D) at each depth, seed-averaged."""
+  @functools.cached_property
+  def _gradient_log10(self) -> np.ndarray:
     g = np.asarray(self.log_grad)
     with np.errstate(invalid="ignore"):
       ratio = g - g[..., :1]
-    return self._at_depths(ratio).mean(axis=3) / _LOG10
+    return _frozen(self._at_depths(ratio).mean(axis=3) / _LOG10)
 
-  def verdict(self) -> np.ndarray:
-    """One verdict per (scheme, activation, width, depth), from seed-averaged statistics.
+  def forward_log10(self) -> np.ndarray:
+    """log10(M_D / M_0) at each reported depth, seed-averaged: shape (scheme, activation, width, depth)."""
+    return self._forward_log10
 
-    In order of precedence, for the network of depth D:
+  def gradient_log10(self) -> np.ndarray:
+    """log10 of the gradient ratio (layer 1 over layer D) at each depth, seed-averaged."""
+    return self._gradient_log10
 
-    * ``"non-finite"``: some seed produced an inf or nan at a layer <= D;
-    * ``"collapsed"``: at layer D the units are identical (``spread < 1e-3``: the symmetry
-      problem) or the paired inputs are (``1 - corr < 1e-3``: the ordered phase);
-    * ``"exploding"``: the forward ratio M_D / M_0 or the gradient ratio exceeds 100;
-    * ``"vanishing"``: either falls below 1/100;
-    * ``"stable"``: otherwise.
-
-    Returns:
-      A string array of shape ``(scheme, activation, width, depth)``.
-    """
+  @functools.cached_property
+  def _verdicts(self) -> np.ndarray:
     finite = np.asarray(self.finite)
     all_finite = self._at_depths(np.cumprod(finite, axis=-1).astype(bool)).all(axis=3)
     spread = self._at_depths(np.asarray(self.spread)).mean(axis=3)
@@ -117,87 +140,67 @@ class SweepResult:
     out[(np.isnan(fwd) | np.isnan(grad)) & ~collapsed] = "non-finite"
     out[collapsed] = "collapsed"
     out[~all_finite] = "non-finite"
-    return out.astype(str)
+    return _frozen(out.astype(str))
+
+  def verdict(self) -> np.ndarray:
+    """One verdict per (scheme, activation, width, depth), from seed-averaged statistics.
+
+    In order of precedence, for the network of depth D:
+
+    * ``"non-finite"``: some seed produced an inf or nan at a layer <= D;
+    * ``"collapsed"``: at layer D the units are identical (``spread < 1e-3``: the symmetry
+      problem) or the paired inputs are (``1 - corr < 1e-3``: the ordered phase);
+    * ``"exploding"``: the forward ratio M_D / M_0 or the gradient ratio exceeds 100;
+    * ``"vanishing"``: either falls below 1/100;
+    * ``"stable"``: otherwise.
+
+    Computed once per result; the array is read-only.
+
+    Returns:
+      A string array of shape ``(scheme, activation, width, depth)``.
+    """
+    return self._verdicts
+
+  @functools.cached_property
+  def _stable_depth(self) -> np.ndarray:
+    ok = np.cumprod(self.verdict() == "stable", axis=-1).astype(bool)
+    depths = np.asarray(self.depths)
+    return _frozen(np.where(ok.any(axis=-1), np.max(np.where(ok, depths, 0), axis=-1), 0))
 
   def stable_depth(self) -> np.ndarray:
     """Deepest reported depth up to which every depth is stable (0 if none): (scheme, activation, width)."""
-    v = self.verdict() == "stable"
-    ok = np.cumprod(v, axis=-1).astype(bool)
-    depths = np.asarray(self.depths)
-    return np.where(ok.any(axis=-1), np.max(np.where(ok, depths, 0), axis=-1), 0)
+    return self._stable_depth
 
-  # ------------------------------------------------------------------ tables and files
+  # ------------------------------------------------------------------ conveniences over jaxinit.report
 
   def rows(self) -> list[dict]:
-    """One dict per (scheme, activation, width, depth) with every metric (seed mean and std) and the verdict."""
-    verdict, fwd, grad = self.verdict(), self.forward_log10(), self.gradient_log10()
-    arrays = {m: self._at_depths(np.asarray(getattr(self, m), dtype=np.float64))
-              for m in ("log_q", "log_m", "log_grad", "corr", "dead", "spread", "log_norm0")}
-    finite = self._at_depths(np.cumprod(np.asarray(self.finite), axis=-1)).mean(axis=3)
-    with np.errstate(invalid="ignore"):  # -inf logs (zero init) have no std
-      means = {m: a.mean(axis=3) for m, a in arrays.items()}
-      stds = {m: a.std(axis=3) for m, a in arrays.items()}
-    out = []
-    for idx in np.ndindex(verdict.shape):
-      i, j, k, d = idx
-      row = {"scheme": self.schemes[i], "activation": self.activations[j], "width": self.widths[k],
-             "depth": self.depths[d], "engine": self.scheme_engines[i][k], "sigma_w2": self.sigma_w2[i][k],
-             "verdict": str(verdict[idx]), "forward_log10": _num(fwd[idx]),
-             "gradient_log10": _num(grad[idx]), "finite_fraction": _num(finite[idx])}
-      for m in arrays:
-        row[f"{m}_mean"] = _num(means[m][idx])
-        row[f"{m}_std"] = _num(stds[m][idx])
-      out.append(row)
-    return out
+    """One dict per (scheme, activation, width, depth): see :func:`jaxinit.report.rows`."""
+    from jaxinit.report import _tables
+    return _tables.rows(self)
 
   def parameters(self) -> dict:
-    return {"schemes": list(self.schemes), "activations": list(self.activations), "widths": list(self.widths),
-            "depths": list(self.depths), "seeds": self.seeds, "batch": self.batch, "bias_std": self.bias_std,
-            "architecture": self.architecture, "engines": list(self.engines),
-            "scheme_engines": {s: list(e) for s, e in zip(self.schemes, self.scheme_engines, strict=True)},
-            "branch_scale": self.branch_scale, "input_correlation": self.input_correlation,
-            "interrupted": self.interrupted}
+    """The run's options as JSON values: see :func:`jaxinit.report.parameters`."""
+    from jaxinit.report import _tables
+    return _tables.parameters(self)
 
   def to_json(self, path) -> Path:
-    """Writes parameters, thresholds and one record per configuration to ``path``."""
-    path = Path(path)
-    doc = {"parameters": self.parameters(),
-           "thresholds": {"explode_log10": EXPLODE_LOG10, "vanish_log10": VANISH_LOG10,
-                          "collapse_tol": COLLAPSE_TOL},
-           "configurations": self.rows()}
-    path.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    return path
+    """Writes parameters, thresholds and one record per configuration: :func:`jaxinit.report.write_json`."""
+    from jaxinit.report import _data
+    return _data.write_json(self, path)
 
   def to_csv(self, path) -> Path:
-    """Writes one CSV row per (scheme, activation, width, depth) with every metric."""
-    path = Path(path)
-    rows = self.rows()
-    with path.open("w", newline="") as f:
-      writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-      writer.writeheader()
-      writer.writerows(rows)
-    return path
+    """Writes one CSV row per (scheme, activation, width, depth): :func:`jaxinit.report.write_csv`."""
+    from jaxinit.report import _data
+    return _data.write_csv(self, path)
 
   def summary(self, console=None):
-    """Prints (and returns) a rich table: verdict counts and deepest stable depth per width."""
-    from rich.console import Console
-    from rich.table import Table
-
-    verdict, stable = self.verdict(), self.stable_depth()
-    table = Table(title=f"jaxinit sweep: {self.architecture}, depths {self.depths[0]}..{self.depths[-1]}, "
-                  f"batch {self.batch}, {self.seeds} seeds, bias std {self.bias_std:g}")
-    table.add_column("scheme", no_wrap=True, style="bold")
-    table.add_column("activation", no_wrap=True)
-    for v in VERDICTS:
-      table.add_column(v, justify="right")
-    for w in self.widths:
-      table.add_column(f"N={w}", justify="right")
-    for i, s in enumerate(self.schemes):
-      for j, a in enumerate(self.activations):
-        counts = [int((verdict[i, j] == v).sum()) for v in VERDICTS]
-        cells = [_stable_cell(int(stable[i, j, k]), self.depths[-1]) for k in range(len(self.widths))]
-        table.add_row(s, a, *[str(c) if c else "." for c in counts], *cells)
-    (console or Console()).print(table)
+    """Prints (and returns) the rich summary table: :func:`jaxinit.report.summary_table`."""
+    from jaxinit.report import _tables
+    table = _tables.summary_table(self)
+    if console is None:
+      from rich.console import Console
+      console = Console()
+    console.print(table)
     return table
 
   def theory(self):
@@ -206,22 +209,6 @@ class SweepResult:
     return theory_curves(self)
 
   def plot(self, path, metric: str = "forward") -> Path:
-    """Writes heatmaps of log10 of the forward (or ``"gradient"``) ratio over depth x width.
-
-    One panel per scheme x activation; the stable region is outlined.
-    """
-    from jaxinit.report._plots import heatmaps
-    return heatmaps(self, Path(path), metric)
-
-
-def _num(x):
-  x = float(x)
-  return x if math.isfinite(x) else None
-
-
-def _stable_cell(depth: int, max_depth: int) -> str:
-  if depth == 0:
-    return "-"
-  return f"{depth}" if depth < max_depth else f"{depth}+"
-
-
+    """Writes heatmaps of log10 of the forward (or ``"gradient"``) ratio: :func:`jaxinit.report.heatmaps`."""
+    from jaxinit.report import _plots
+    return _plots.heatmaps(self, path, metric)

@@ -14,7 +14,7 @@ import pytest
 from jax.experimental.compilation_cache import compilation_cache
 
 import jaxinit
-from jaxinit.cli import _main
+from jaxinit.cli import _common, _sweep
 from jaxinit.cli._main import main
 
 
@@ -166,14 +166,14 @@ def test_sweep_table_prints_the_summary(tmp_path, capsys):
 
 
 def _interrupt_at(monkeypatch, width_index):
-  original = _main._SweepProgress.__call__
+  original = _sweep.SweepProgress.__call__
 
   def call(self, phase, width, done, total):
     original(self, phase, width, done, total)
     if phase == "run" and done == width_index:
       raise KeyboardInterrupt
 
-  monkeypatch.setattr(_main._SweepProgress, "__call__", call)
+  monkeypatch.setattr(_sweep.SweepProgress, "__call__", call)
 
 
 def test_ctrl_c_writes_the_finished_widths_and_exits_130(tmp_path, monkeypatch):
@@ -244,7 +244,7 @@ BAD_INPUT = [
     (["sweep", "--input-correlation", "1"], "--input-correlation '1': must be in [0, 1)"),
     (["sweep", "--devices", "999"], "--devices '999': only"),
     (["sweep", "--schemes", "dirac"], "--schemes 'dirac': dirac: shape=(32, 32) has rank 2"),
-    (["sweep", "--engine", "gaussian"], "engine='gaussian' samples X W exactly only for Gaussian weights"),
+    (["sweep", "--engine", "gaussian"], "--engine 'gaussian': samples X W exactly only for Gaussian weights"),
     (["sweep", "--engine", "fast"], "argument --engine: invalid choice: 'fast'"),
     (["sweep", "--out", None], "cannot write there"),
     (["theory", "--sigma-w2", "4:1"], "--sigma-w2 '4:1': range is empty"),
@@ -270,11 +270,11 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path):
 
 
 def test_depth_ranges():
-  assert _main._int_list("1:4", "--depths", 1) == (1, 2, 3, 4)
-  assert _main._int_list("1:9:4,16, 2", "--depths", 1) == (1, 2, 5, 9, 16)
-  assert _main._int_list("8", "--depths", 1) == (8,)
-  assert _main._float_grid("1:2", "--sigma-w2", 3) == (1.0, 1.5, 2.0)
-  assert _main._float_grid("1:2:0.25", "--sigma-w2", 3) == (1.0, 1.25, 1.5, 1.75, 2.0)
+  assert _common.parse_int_list("1:4", "--depths", 1) == (1, 2, 3, 4)
+  assert _common.parse_int_list("1:9:4,16, 2", "--depths", 1) == (1, 2, 5, 9, 16)
+  assert _common.parse_int_list("8", "--depths", 1) == (8,)
+  assert _common.parse_float_grid("1:2", "--sigma-w2", 3) == (1.0, 1.5, 2.0)
+  assert _common.parse_float_grid("1:2:0.25", "--sigma-w2", 3) == (1.0, 1.25, 1.5, 1.75, 2.0)
 
 
 # ------------------------------------------------------------------------------------ theory, gains

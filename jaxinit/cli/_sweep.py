@@ -1,0 +1,159 @@
+"""`jaxinit sweep`: parse the options into a SweepConfig, run it with progress bars, write the report."""
+
+import json
+import time
+
+from rich.console import Console
+
+from jaxinit.cli import _common
+from jaxinit.cli._common import CliError
+from jaxinit.initializers import _catalog
+
+NAME = "sweep"
+HELP = "simulate signal propagation over depth x width; write a report"
+DESCRIPTION = ("Monte-Carlo sweep of every scheme x activation x width x depth; writes sweep.json, sweep.csv, "
+               "two heatmaps and index.html to --out.")
+
+SCHEMES = "he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel"
+ACTIVATIONS = "relu,tanh,gelu"
+DEPTHS = "1:128"
+WIDTHS = "32,64,128,256,512"
+BATCH = 64
+SEEDS = 3
+# each SweepConfig parameter, as the option that sets it
+_OPTIONS = {"schemes": "schemes", "scheme": "schemes", "activations": "activations", "activation": "activations",
+            "depths": "depths", "widths": "widths", "batch": "batch", "seeds": "seeds", "key": "seed",
+            "bias_std": "bias_std", "architecture": "architecture", "engine": "engine",
+            "branch_scale": "branch_scale", "input_correlation": "input_correlation", "devices": "devices"}
+
+
+def add_arguments(p) -> None:
+  p.add_argument("--schemes", default=SCHEMES, metavar="A,B", help=f"comma-separated scheme names (default {SCHEMES})")
+  p.add_argument("--activations", default=ACTIVATIONS, metavar="A,B",
+                 help=f"comma-separated, leaky_relu:SLOPE for a slope (default {ACTIVATIONS})")
+  p.add_argument("--depths", default=DEPTHS, metavar="RANGE",
+                 help="inclusive range 1:128, stepped 1:128:2, or a list 1,2,4,8 (default %(default)s)")
+  p.add_argument("--widths", default=WIDTHS, metavar="N,N", help="comma-separated (default %(default)s)")
+  p.add_argument("--batch", default=str(BATCH), help="inputs per network, even, >= 2 (default %(default)s)")
+  p.add_argument("--seeds", default=str(SEEDS), help="networks per configuration (default %(default)s)")
+  p.add_argument("--bias-std", default="0", help="std of the biases (default %(default)s)")
+  p.add_argument("--architecture", choices=("mlp", "resnet"), default="mlp")
+  p.add_argument("--branch-scale", default="1", help="residual branch multiplier (resnet; default %(default)s)")
+  p.add_argument("--input-correlation", default="0", help="correlation of paired inputs (default %(default)s)")
+  p.add_argument("--engine", choices=("auto", "dense", "gaussian"), default="auto")
+  p.add_argument("--devices", default=None, metavar="N", help="use the first N local devices (default all)")
+  p.add_argument("--seed", default="0", help="PRNG seed (default %(default)s)")
+  p.add_argument("--out", default=_common.DEFAULT_OUT, metavar="DIR", help="report folder (default ./%(default)s)")
+  _common.add_format(p, "stdout: rich table or JSON summary")
+  _common.add_no_cache(p)
+
+
+def _parsed(args) -> dict:
+  """Every option as a typed value, checked without touching jax."""
+  opts = dict(
+      schemes=_common.parse_names(args.schemes, "--schemes", _catalog.SCHEME_NAMES, "scheme"),
+      activations=_common.parse_sweep_activations(args.activations, "--activations"),
+      depths=_common.parse_int_list(args.depths, "--depths", 1),
+      widths=_common.parse_int_list(args.widths, "--widths", 1),
+      batch=_common.parse_int(args.batch, "--batch", 2),
+      seeds=_common.parse_int(args.seeds, "--seeds", 1),
+      bias_std=_common.parse_float(args.bias_std, "--bias-std", 0.0),
+      branch_scale=_common.parse_float(args.branch_scale, "--branch-scale"),
+      input_correlation=_common.parse_float(args.input_correlation, "--input-correlation", 0.0),
+      architecture=args.architecture, engine=args.engine, key=_common.parse_int(args.seed, "--seed", 0))
+  if args.devices is not None:
+    import jax
+
+    count, local = _common.parse_int(args.devices, "--devices", 1), jax.local_devices()
+    if count > len(local):
+      raise CliError(f"--devices '{count}': only {len(local)} local device(s)")
+    opts["devices"] = local[:count]
+  return opts
+
+
+def config_from(args):
+  """The :class:`jaxinit.sweep.SweepConfig` the options describe; a bad one is a CliError naming its option."""
+  from jaxinit.sweep import SweepConfig, SweepConfigError
+
+  try:
+    return SweepConfig(**_parsed(args))
+  except SweepConfigError as e:
+    dest = _OPTIONS.get(e.parameter)
+    if dest is None:
+      raise
+    raise CliError(f"--{dest.replace('_', '-')} {getattr(args, dest)!r}: {e.reason}") from None
+
+
+def default_sweep_config():
+  """The grid ``jaxinit sweep`` runs when given no options, as a :class:`jaxinit.sweep.SweepConfig`.
+
+  Examples:
+    >>> from jaxinit.cli import default_sweep_config
+    >>> config = default_sweep_config()
+    >>> config.batch, config.seeds, config.depths[-1], config.widths
+    (64, 3, 128, (32, 64, 128, 256, 512))
+  """
+  from jaxinit.cli._main import parser
+
+  return config_from(parser().parse_args([NAME]))
+
+
+class SweepProgress:
+  """The sweep's ``progress`` callback: one rich bar for compiling, one for running, per width."""
+
+  def __init__(self, bar):
+    self.bar = bar
+    self.tasks = {}  # added on the first call, so that an early error leaves no empty bars behind
+
+  def __call__(self, phase: str, width: int, done: int, total: int) -> None:
+    if not self.tasks:
+      self.tasks = {"compile": self.bar.add_task("compile", total=total),
+                    "run": self.bar.add_task("run", total=total, start=False)}
+    task = self.tasks[phase]
+    if phase == "run" and done == 0:
+      self.bar.start_task(task)
+    if phase == "compile":  # widths may compile in parallel: count them, name none
+      label = "compiling" if done < total else "compiled"
+    else:
+      label = f"running N={width}" if done < total else "ran"
+    self.bar.update(task, completed=done, total=total, description=label)
+
+
+def _run_with_progress(config, err: Console):
+  from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+  import jaxinit
+
+  columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TextColumn("widths"),
+             TimeElapsedColumn())
+  with Progress(*columns, console=err) as bar:
+    return jaxinit.sweep(config=config, progress=SweepProgress(bar), keep_partial=True)
+
+
+def run(args, console: Console) -> int:
+  from jaxinit.report import _files, _tables
+
+  config = config_from(args)
+  out = _common.out_dir(args.out)
+  err = Console(stderr=True)
+  cache = _common.configure_cache(not args.no_cache, err)
+  start = time.perf_counter()
+  try:
+    result = _run_with_progress(config, err)
+  except KeyboardInterrupt:
+    err.print("jaxinit: interrupted before any width finished; nothing written")
+    return _common.EXIT_INTERRUPTED
+  elapsed = time.perf_counter() - start
+  files = _files.write_report(result, out, elapsed=elapsed, cache=cache)
+  if args.format == "json":
+    print(json.dumps(_files.summary_json(result, out, files, elapsed, cache), indent=1))
+  else:
+    console.print(_tables.summary_table(result))
+    console.print(f"wrote {out / 'index.html'} ({', '.join(f.name for f in files if f.name != 'index.html')}) "
+                  f"in {elapsed:.1f} s; compilation cache: {cache or 'off'}", soft_wrap=True)
+  if result.interrupted:
+    done = ", ".join(str(w) for w in result.widths)
+    err.print(f"jaxinit: interrupted: kept the {len(result.widths)} of {len(config.widths)} widths that finished "
+              f"({done}) and wrote them to {out}", soft_wrap=True)
+    return _common.EXIT_INTERRUPTED
+  return 0

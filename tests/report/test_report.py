@@ -1,0 +1,124 @@
+"""The report layer: one summary builder, files written whole or not at all, non-finite values alike in JSON and CSV."""
+
+import csv
+import errno
+import functools
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import pytest
+from rich.console import Console
+
+import jaxinit
+from jaxinit import report
+from jaxinit.report import _atomic
+from jaxinit.sweep import SweepResult
+
+
+@pytest.fixture(scope="module")
+def result():
+  """He, zeros, and two schemes whose weights are nan and inf (their sigma_w^2 too)."""
+  return jaxinit.sweep({"he": jaxinit.he_normal(), "zeros": jaxinit.zeros,
+                        "nan_w": lambda key, shape, dtype=jnp.float32: jnp.full(shape, jnp.nan, dtype),
+                        "inf_w": lambda key, shape, dtype=jnp.float32: jnp.full(shape, jnp.inf, dtype)},
+                       ("relu",), depths=(1, 2, 3), widths=(8,), batch=4, seeds=2)
+
+
+def test_non_finite_values_are_null_in_json_and_blank_in_csv(result, tmp_path):
+  # to_json raised on a nan sigma_w2 after the whole sweep, and CSV wrote "nan" there
+  nan_w2, inf_w2 = result.sigma_w2[2][0], result.sigma_w2[3][0]
+  assert math.isnan(nan_w2) and math.isinf(inf_w2)
+  doc = json.loads(result.to_json(tmp_path / "s.json").read_text())
+  by_scheme = {c["scheme"]: c for c in doc["configurations"]}
+  assert by_scheme["nan_w"]["sigma_w2"] is None and by_scheme["inf_w"]["sigma_w2"] is None
+  assert by_scheme["he"]["sigma_w2"] == 2.0
+  assert by_scheme["nan_w"]["forward_log10"] is None
+  with open(result.to_csv(tmp_path / "s.csv"), newline="") as f:
+    rows = list(csv.DictReader(f))
+  for row in rows:
+    for column, cell in row.items():
+      assert cell.lower() not in ("nan", "inf", "-inf"), (column, cell)
+  by_scheme = {r["scheme"]: r for r in rows}
+  assert by_scheme["nan_w"]["sigma_w2"] == "" and by_scheme["inf_w"]["sigma_w2"] == ""
+  assert by_scheme["nan_w"]["forward_log10"] == "" and by_scheme["he"]["sigma_w2"] == "2.0"
+  # the same cells are missing in both files
+  for record, row in zip(doc["configurations"], rows, strict=True):
+    assert [k for k, v in record.items() if v is None] == [k for k, v in row.items() if v == ""]
+
+
+def test_one_summary_builder_feeds_the_table_and_the_page(result):
+  summary = report.summary_rows(result)
+  assert [(r["scheme"], r["verdicts"]["collapsed"]) for r in summary][:2] == [("he", 0), ("zeros", 3)]
+  console = Console(width=200, record=True)
+  console.print(report.summary_table(result))
+  text = console.export_text()
+  page = report.html_page(result)
+  for row in summary:
+    assert row["scheme"] in text and f'<td class="name">{row["scheme"]}</td>' in page
+
+
+def test_verdicts_are_computed_once_for_a_whole_report(result, tmp_path, monkeypatch):
+  calls = []
+  original = SweepResult.__dict__["_verdicts"].func
+
+  def counted(self):
+    calls.append(1)
+    return original(self)
+
+  prop = functools.cached_property(counted)
+  prop.__set_name__(SweepResult, "_verdicts")
+  monkeypatch.setattr(SweepResult, "_verdicts", prop)
+  fresh = jax.tree.map(lambda x: x, result)  # a new result object: nothing cached yet
+  files = report.write_report(fresh, tmp_path)
+  report.summary_json(fresh, tmp_path, files, 1.0, None)
+  fresh.summary(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+  assert len(calls) == 1
+  assert [f.name for f in files] == list(report.REPORT_FILES)
+
+
+class _FailingFile:
+  """A file that writes the first half of the first chunk, then reports a full disk."""
+
+  def __init__(self, real):
+    self.real = real
+
+  def write(self, data):
+    self.real.write(data[:len(data) // 2])
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+  def __getattr__(self, name):
+    return getattr(self.real, name)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    return self.real.__exit__(*exc)
+
+
+def _fill_disk_mid_write(monkeypatch):
+  real_fdopen = os.fdopen
+  monkeypatch.setattr(_atomic.os, "fdopen", lambda *a, **k: _FailingFile(real_fdopen(*a, **k)))
+
+
+def test_a_full_disk_leaves_the_old_file_whole_and_no_temporary(result, tmp_path, monkeypatch):
+  target = tmp_path / "sweep.json"
+  target.write_text("previous run")
+  _fill_disk_mid_write(monkeypatch)
+  with pytest.raises(OSError) as info:
+    result.to_json(target)
+  assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+  assert target.read_text() == "previous run"
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.json"]
+
+
+def test_atomic_write_replaces_whole_files(tmp_path):
+  path = report.write_atomically(tmp_path / "a.txt", lambda f: f.write("one"))
+  report.write_atomically(path, lambda f: f.write("two"))
+  assert path.read_text() == "two" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+  with pytest.raises(ZeroDivisionError):
+    report.write_atomically(path, lambda f: (f.write("half"), 1 / 0))
+  assert path.read_text() == "two" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
