@@ -25,14 +25,14 @@ from jax.sharding import PartitionSpec as P
 from jaxinit.core import _activations
 from jaxinit.initializers import _catalog
 from jaxinit.core import _checks
-from jaxinit.initializers import _schemes
+from jaxinit.initializers import _variance_scaling
 from jaxinit.initializers import _structured
 from jaxinit.initializers._describe import describe
 
 ENGINES = ("auto", "dense", "gaussian")
 ARCHITECTURES = ("mlp", "resnet")
 METRICS = ("log_q", "log_m", "log_grad", "corr", "dead", "spread", "finite", "log_norm0")
-_STD_TRUNC = _schemes.TRUNCATED_STD
+_STD_TRUNC = _variance_scaling.TRUNCATED_STD
 
 
 def _log_second_moment(x, axes=None):
