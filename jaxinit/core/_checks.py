@@ -13,6 +13,9 @@ Initializer = jax.nn.initializers.Initializer
 
 Axes = int | Sequence[int]
 
+# floats that cannot represent 0 or a negative number: casting a weight to them gives nan
+_NO_ZERO_DTYPES = ("float8_e8m0fnu",)
+
 
 def default_float_dtype() -> np.dtype:
   """float32, or float64 when ``jax_enable_x64`` is on (jax's own default)."""
@@ -31,6 +34,8 @@ def check_dtype(dtype, where: str) -> np.dtype | None:
     raise TypeError(
         f"{where}: dtype={dt.name!r} is not a floating or complex dtype; "
         "initializers return inexact arrays")
+  if dt.name in _NO_ZERO_DTYPES:
+    raise TypeError(f"{where}: dtype={dt.name!r} has no zero and no sign (a scale format); it cannot hold weights")
   return dt
 
 
@@ -69,12 +74,26 @@ def check_shape(shape, where: str) -> tuple[int, ...]:
   return tuple(int(d) for d in dims)
 
 
-def check_positive(value, name: str, where: str, *, allow_zero: bool = False):
-  """Factory-time check of a scalar hyperparameter (Python or concrete array)."""
+def _real_scalar(value, name: str, where: str) -> float:
+  """``value`` as a float if it is a real number or a concrete real scalar array; else ``ValueError``.
+
+  Strings and bools are refused even where numpy would convert them (``float("2")``).
+  """
+  if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+    raise ValueError(f"{where}: {name}={value!r} must be a real number")
   try:
-    v = float(np.asarray(value))
+    arr = np.asarray(value)
   except (TypeError, ValueError) as e:
     raise ValueError(f"{where}: {name}={value!r} must be a real number") from e
+  if arr.ndim != 0 or not (jnp.issubdtype(arr.dtype, jnp.integer) or jnp.issubdtype(arr.dtype, jnp.floating)):
+    raise ValueError(f"{where}: {name}={value!r} must be a real number (a scalar, not {arr.dtype.name} "
+                     f"of shape {arr.shape})")
+  return float(arr)
+
+
+def check_positive(value, name: str, where: str, *, allow_zero: bool = False):
+  """Factory-time check of a scalar hyperparameter (Python number or concrete scalar array)."""
+  v = _real_scalar(value, name, where)
   ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
   if not ok:
     bound = ">= 0" if allow_zero else "> 0"
@@ -109,6 +128,43 @@ def check_axes(axes, name: str, where: str) -> Axes:
   if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in out):
     raise ValueError(f"{where}: {name}={axes!r} must be an int or a sequence of ints")
   return tuple(int(a) for a in out)
+
+
+def check_disjoint_axes(axes: dict[str, Axes], where: str) -> None:
+  """Factory-time check that no axis is named twice, within one argument or across them.
+
+  Only equal values are compared: ``-1`` and ``1`` may or may not be the same axis,
+  which the kernel's rank decides at call time (:func:`compute_fans` says so then).
+  """
+  seen: dict[int, str] = {}
+  for name, value in axes.items():
+    for a in (value,) if isinstance(value, int) else value:
+      if a in seen:
+        first = seen[a]
+        both = f"{name}={value!r}" if first == name else f"{first}={axes[first]!r} and {name}={value!r}"
+        raise ValueError(f"{where}: {both} name axis {a} twice; in, out and batch axes must differ")
+      seen[a] = name
+
+
+def check_key(key, where: str):
+  """Returns ``key`` if it is a PRNG key (typed, or a legacy uint32 key); else ``TypeError`` naming it.
+
+  Works on tracers too (under jit and vmap only the per-example shape and dtype are seen).
+  """
+  dtype = getattr(key, "dtype", None)
+  shape = getattr(key, "shape", None)
+  if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+    if shape == ():
+      return key
+    raise TypeError(f"{where}: key has shape {shape}; an initializer takes one key (vmap over a batch of keys)")
+  if dtype is not None and np.dtype(dtype) == np.uint32 and shape in ((2,), (4,)):
+    return key  # a legacy raw key, jax.random.PRNGKey(seed)
+  raise TypeError(f"{where}: key={_short_repr(key)} is not a PRNG key; pass jax.random.key(seed)")
+
+
+def _short_repr(value) -> str:
+  text = repr(value)
+  return text if len(text) <= 80 else text[:77] + "..."
 
 
 def place(x: jax.Array, out_sharding) -> jax.Array:

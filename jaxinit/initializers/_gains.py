@@ -2,9 +2,9 @@
 
 import math
 
-from jaxinit.core import _activations
-from jaxinit.core import _checks
-from jaxinit.initializers import _schemes
+from jaxinit.core import _activations, _checks
+from jaxinit.initializers._describe import Distribution, Mode
+from jaxinit.initializers._variance_scaling import build_variance_scaling
 
 _TORCH_LINEAR = ("linear", "conv1d", "conv2d", "conv3d",
                  "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -119,8 +119,8 @@ def gain(activation, param=None) -> float:
   return 1.0 / math.sqrt(m2)
 
 
-def for_activation(activation, distribution: _schemes.Distribution = "truncated_normal",
-                   mode: _schemes.Mode = "fan_in", param=None, in_axis: _checks.Axes = -2,
+def for_activation(activation, distribution: Distribution = "truncated_normal",
+                   mode: Mode = "fan_in", param=None, in_axis: _checks.Axes = -2,
                    out_axis: _checks.Axes = -1, batch_axis: _checks.Axes = (),
                    dtype=None) -> _checks.Initializer:
   """Builds the variance-preserving initializer for an activation: variance ``gain(activation)**2 / n``.
@@ -147,10 +147,10 @@ def for_activation(activation, distribution: _schemes.Distribution = "truncated_
   Examples:
     >>> import jax, jaxinit
     >>> init = jaxinit.for_activation("tanh", distribution="normal")
-    >>> init.spec.scale == jaxinit.gain("tanh") ** 2
+    >>> jaxinit.describe(init).spec.scale == jaxinit.gain("tanh") ** 2
     True
   """
-  return _schemes.variance_scaling(gain(activation, param) ** 2, mode, distribution, in_axis=in_axis,
-                                   out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+  return build_variance_scaling(gain(activation, param) ** 2, mode, distribution, in_axis, out_axis, batch_axis,
+                                dtype, "for_activation")
 
 

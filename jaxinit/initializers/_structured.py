@@ -5,8 +5,11 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from jaxinit.core import _checks
+from jaxinit.initializers import _skeleton
+from jaxinit.initializers._describe import Description
 
 # dtypes jax's QR handles; other floats are orthogonalised in float32 and rounded.
 _QR_DTYPES = tuple(np.dtype(d) for d in ("float32", "float64", "complex64", "complex128"))
@@ -21,11 +24,28 @@ def _orthogonal_matrix(key, shape, dtype, column_axis: int, scale):
   return jnp.array(scale, dtype) * q
 
 
-def _compute_dtype(dtype: np.dtype) -> np.dtype:
-  return dtype if dtype in _QR_DTYPES else np.dtype(np.float32)
+def _orthogonal_rule(scale, column_axis: int, where: str) -> _skeleton.Draw:
+  def draw(key, shape, dtype, out_sharding):
+    if len(shape) < 2:
+      raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; orthogonal needs rank >= 2")
+    if not -len(shape) <= column_axis < len(shape):
+      raise ValueError(f"{where}: column_axis={column_axis} is out of range for shape={shape!r}")
+    if math.prod(shape) == 0:
+      return jnp.zeros(shape, dtype)
+    work = _skeleton.working_dtype(dtype, where, {"scale": scale})
+    work = work if work in _QR_DTYPES else np.dtype(np.float32)
+    return _orthogonal_matrix(key, shape, work, column_axis, scale)
+  return draw
 
 
-def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.Initializer:
+def _check_column_axis(column_axis, where: str) -> int:
+  column_axis = _checks.check_axes(column_axis, "column_axis", where)
+  if not isinstance(column_axis, int):
+    raise ValueError(f"{where}: column_axis={column_axis!r} must be an int")
+  return column_axis
+
+
+def orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds an initializer of (scaled) Haar-random orthogonal matrices.
 
   The kernel is viewed as a matrix whose columns lie along ``column_axis`` and whose
@@ -58,29 +78,11 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.Initiali
   where = "orthogonal"
   if not isinstance(scale, jax.core.Tracer):
     _checks.check_positive(scale, "scale", where)
-  column_axis = _checks.check_axes(column_axis, "column_axis", where)
-  if not isinstance(column_axis, int):
-    raise ValueError(f"{where}: column_axis={column_axis!r} must be an int")
-  default_dtype = _checks.check_dtype(dtype, where)
-
-  def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _checks.check_shape(shape, where)
-    dtype = _checks.resolve_dtype(dtype, where)
-    if len(shape) < 2:
-      raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; orthogonal needs rank >= 2")
-    if not -len(shape) <= column_axis < len(shape):
-      raise ValueError(f"{where}: column_axis={column_axis} is out of range for shape={shape!r}")
-    if math.prod(shape) == 0:
-      return jnp.zeros(shape, dtype, out_sharding=out_sharding)
-    cdt = _compute_dtype(dtype)
-    w = _orthogonal_matrix(key, shape, cdt, column_axis, scale).astype(dtype)
-    return _checks.place(w, out_sharding)
-
-  init._haar_scale = scale  # read by the sweep: scale times a Haar matrix, whatever the key
-  return init
+  rule = _orthogonal_rule(scale, _check_column_axis(column_axis, where), where)
+  return _skeleton.initializer(rule, where=where, dtype=dtype, description=Description("orthogonal", scale=scale))
 
 
-def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.Initializer:
+def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds a delta-orthogonal convolution initializer.
 
   The kernel ``(*window, in, out)`` (1-, 2- or 3-D window) is zero except at the
@@ -111,12 +113,11 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.In
     Xiao et al., Dynamical Isometry and a Mean Field Theory of CNNs, 2018.
   """
   where = "delta_orthogonal"
-  ortho = orthogonal(scale, column_axis, dtype)
-  default_dtype = _checks.check_dtype(dtype, where)
+  if not isinstance(scale, jax.core.Tracer):
+    _checks.check_positive(scale, "scale", where)
+  centre_matrix = _orthogonal_rule(scale, _check_column_axis(column_axis, where), where)
 
-  def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _checks.check_shape(shape, where)
-    dtype = _checks.resolve_dtype(dtype, where)
+  def draw(key, shape, dtype, out_sharding):
     if len(shape) not in (3, 4, 5):
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; expected a 1-, 2- or 3-D "
                        "convolution kernel (*window, in, out) of rank 3, 4 or 5")
@@ -126,13 +127,13 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> _checks.In
       raise ValueError(f"{where}: shape={shape!r} has in={shape[-2]} > out={shape[-1]}; "
                        "delta-orthogonal needs in <= out")
     centre = tuple((k - 1) // 2 for k in shape[:-2])
-    w = jnp.zeros(shape, dtype).at[centre].set(ortho(key, shape[-2:], dtype))
-    return _checks.place(w, out_sharding)
+    matrix = _skeleton.saturate(centre_matrix(key, shape[-2:], dtype, None), dtype)  # jax rounds it first
+    return jnp.zeros(shape, dtype).at[centre].set(matrix)
 
-  return init
+  return _skeleton.initializer(draw, where=where, dtype=dtype)
 
 
-def identity(gain=1.0, dtype=None) -> _checks.Initializer:
+def identity(gain=1.0, dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds an initializer of ``gain`` times the identity matrix (PyTorch's ``eye_``).
 
   For a non-square ``(in, out)`` kernel the ones sit on the main diagonal: the layer
@@ -157,19 +158,18 @@ def identity(gain=1.0, dtype=None) -> _checks.Initializer:
   where = "identity"
   if not isinstance(gain, jax.core.Tracer):
     _checks.check_positive(gain, "gain", where)
-  default_dtype = _checks.check_dtype(dtype, where)
 
-  def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _checks.check_shape(shape, where)
-    dtype = _checks.resolve_dtype(dtype, where)
+  def draw(key, shape, dtype, out_sharding):
     if len(shape) != 2:
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; identity needs a 2-D kernel")
-    return _checks.place(jnp.eye(*shape, dtype=dtype) * jnp.array(gain, dtype), out_sharding)
+    work = _skeleton.working_dtype(dtype, where, {"gain": gain})
+    # a select, not a product: off the diagonal 0 * gain is nan when gain overflows
+    return jnp.where(jnp.eye(*shape, dtype=bool), jnp.array(gain, work), jnp.zeros((), work))
 
-  return init
+  return _skeleton.initializer(draw, where=where, dtype=dtype, uses_key=False)
 
 
-def dirac(groups: int = 1, dtype=None) -> _checks.Initializer:
+def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds an identity-convolution initializer (PyTorch's ``dirac_``) in Flax's layout.
 
   The kernel ``(*window, in, out)`` is zero except ``w[centre, i, g * out_g + i] = 1``
@@ -204,11 +204,8 @@ def dirac(groups: int = 1, dtype=None) -> _checks.Initializer:
   where = "dirac"
   if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
     raise ValueError(f"{where}: groups={groups!r} must be a positive int")
-  default_dtype = _checks.check_dtype(dtype, where)
 
-  def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _checks.check_shape(shape, where)
-    dtype = _checks.resolve_dtype(dtype, where)
+  def draw(key, shape, dtype, out_sharding):
     if len(shape) not in (3, 4, 5):
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; expected a convolution "
                        "kernel (*window, in, out) of rank 3, 4 or 5")
@@ -223,13 +220,13 @@ def dirac(groups: int = 1, dtype=None) -> _checks.Initializer:
       for i in range(min(n_in, out_g)):
         m[i, g * out_g + i] = 1.0
     centre = tuple((k - 1) // 2 for k in shape[:-2])
-    w = jnp.zeros(shape, dtype).at[centre].set(jnp.asarray(m, dtype))
-    return _checks.place(w, out_sharding)
+    work = _checks.sampling_dtype(dtype)
+    return jnp.zeros(shape, work).at[centre].set(jnp.asarray(m, work))
 
-  return init
+  return _skeleton.initializer(draw, where=where, dtype=dtype, uses_key=False)
 
 
-def sparse(sparsity, stddev=0.01, dtype=None) -> _checks.Initializer:
+def sparse(sparsity, stddev=0.01, dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds Martens' sparse initializer: each output unit has exactly ``ceil(sparsity * fan_in)`` zero inputs.
 
   Non-zero weights are N(0, stddev^2). A kernel ``(..., out)`` is viewed as
@@ -264,23 +261,17 @@ def sparse(sparsity, stddev=0.01, dtype=None) -> _checks.Initializer:
   if not 0.0 <= float(sparsity) < 1.0:
     raise ValueError(f"{where}: sparsity={sparsity!r} must be in [0, 1); 1 leaves every weight zero")
   _checks.check_positive(stddev, "stddev", where)
-  default_dtype = _checks.check_dtype(dtype, where)
 
-  def init(key, shape, dtype=default_dtype, out_sharding=None) -> jax.Array:
-    shape = _checks.check_shape(shape, where)
-    dtype = _checks.resolve_dtype(dtype, where)
-    if _checks.is_complex(dtype):
-      raise TypeError(f"{where}: dtype={np.dtype(dtype).name!r} is complex; this scheme is real")
+  def draw(key, shape, dtype, out_sharding):
     if len(shape) < 2:
       raise ValueError(f"{where}: shape={shape!r} has rank {len(shape)}; sparse needs rank >= 2")
     fan_in, n_out = math.prod(shape[:-1]), shape[-1]
     n_zero = math.ceil(float(sparsity) * fan_in)
     key_w, key_mask = jax.random.split(key)
-    sdt = _checks.sampling_dtype(dtype)
-    w = jax.random.normal(key_w, (fan_in, n_out), sdt) * jnp.array(stddev, sdt)
+    work = _skeleton.working_dtype(dtype, where, {"stddev": stddev})
+    w = jax.random.normal(key_w, (fan_in, n_out), work) * jnp.array(stddev, work)
     # ranks of i.i.d. uniforms down each column are a uniform random permutation
     ranks = jnp.argsort(jnp.argsort(jax.random.uniform(key_mask, (fan_in, n_out)), axis=0), axis=0)
-    w = jnp.where(ranks < n_zero, jnp.zeros((), sdt), w)
-    return _checks.place(w.reshape(shape).astype(dtype), out_sharding)
+    return jnp.where(ranks < n_zero, jnp.zeros((), work), w).reshape(shape)
 
-  return init
+  return _skeleton.initializer(draw, where=where, dtype=dtype, real_only=True)
