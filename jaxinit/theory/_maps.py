@@ -97,15 +97,24 @@ def _grad_core(spec, depth, sigma_w2, sigma_b2, q0, width_ratios):
   return jnp.exp(jnp.concatenate([log_tail, jnp.zeros(1)])), ok, q_max
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _resolved_at(spec, q):
+  return kernels(spec).resolved(q)
+
+
 def unresolved_message(where, activation, q_max, *, two_d: bool) -> str:
-  q_text = f"q up to {float(np.max(np.asarray(q_max))):.4g}"
+  """Why a result was refused: a callable the 1-D rule misses, or the 2-D rule's range."""
+  q_max = float(np.max(np.asarray(q_max)))
+  activation_spec = _checks.spec(activation, None, where) if callable(activation) else None
+  if two_d and activation_spec is not None:
+    with jax.enable_x64(True):
+      two_d = bool(_resolved_at(activation_spec, jnp.float64(q_max)))
   if two_d:
     return (f"{where}: activation={activation!r}: the correlation map has no closed form and its "
-            f"2-D quadrature is accurate for q <= {Q2_MAX:g}, but this call reaches {q_text} "
-            "(closed forms: relu, leaky_relu, identity, erf); or, for a callable, the 1-D "
-            "quadrature does not resolve it there")
+            f"2-D quadrature is accurate for q <= {Q2_MAX:g}, but this call reaches q = "
+            f"{q_max:.4g} (closed forms: relu, leaky_relu, identity, erf)")
   return (f"{where}: activation={activation!r} is not resolved by the Gaussian quadrature at "
-          f"{q_text} (it oscillates, or has features far from 0 on the scale sqrt(q)); "
+          f"q = {q_max:.4g} (it oscillates, or has features far from 0 on the scale sqrt(q)); "
           "no accurate value can be given")
 
 
