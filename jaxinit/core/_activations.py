@@ -8,6 +8,7 @@ across a kink; split Gauss-Legendre is exact to float64 rounding for these funct
 
 import functools
 import math
+import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -63,6 +64,7 @@ def resolve(activation, param: float | None = None, *, where: str = "activation"
   if isinstance(activation, Activation):
     return activation
   if callable(activation):
+    check_elementwise(activation, where)
     name = getattr(activation, "__name__", None) or type(activation).__name__
     return Activation(name, activation, param)
   if not isinstance(activation, str):
@@ -91,6 +93,48 @@ def gauss_rule(n_half: int = N_HALF) -> tuple[np.ndarray, np.ndarray]:
   """Nodes z and weights w with sum(w f(z)) = E[f(Z)], Z ~ N(0, 1), split at 0 (float64 numpy)."""
   z, w = _half_line_rule(n_half)
   return np.concatenate([-z[::-1], z]), np.concatenate([w[::-1], w])
+
+
+_PROBE = np.array([-7.0, -2.0, -0.5, 0.0, 0.25, 1.0, 3.0])
+_ELEMENTWISE: "weakref.WeakSet" = weakref.WeakSet()  # callables that passed the probe
+
+
+def check_elementwise(fn: Callable[[jax.Array], jax.Array], where: str = "activation") -> None:
+  """Raises ``ValueError`` unless ``fn`` acts elementwise: same shape out, and each entry of
+  ``fn(x)`` equal to ``fn`` applied to that entry alone (``jnp.sum``, ``x - x.mean()`` fail).
+
+  The probe runs eagerly in float64 on seven points; an ``fn`` that cannot run on them fails too.
+  A hashable ``fn`` that passed once is not probed again.
+  """
+  try:
+    if fn in _ELEMENTWISE:
+      return
+  except TypeError:  # unhashable: probe every time
+    pass
+  _probe_elementwise(fn, where)
+  try:
+    _ELEMENTWISE.add(fn)
+  except TypeError:
+    pass
+
+
+def _probe_elementwise(fn, where):
+  with jax.enable_x64(True):
+    x = jnp.asarray(_PROBE, dtype=jnp.float64)
+    try:
+      together = np.asarray(fn(x), dtype=np.float64)
+      one_by_one = np.asarray(jax.vmap(fn)(x), dtype=np.float64)
+      as_matrix = np.asarray(fn(x.reshape(1, -1)), dtype=np.float64)
+    except Exception as e:  # any failure to run on an array means it is not an activation
+      raise ValueError(f"{where}: activation={fn!r} must be an elementwise function of a jnp "
+                       f"array; calling it on shape {x.shape} failed: {e}") from e
+  if together.shape != x.shape or one_by_one.shape != x.shape or as_matrix.shape != (1, x.size):
+    raise ValueError(f"{where}: activation={fn!r} must be elementwise; it mapped shape {x.shape} "
+                     f"to {together.shape}")
+  for other in (one_by_one, as_matrix.reshape(-1)):
+    if not np.allclose(together, other, rtol=1e-12, atol=0.0, equal_nan=True):
+      raise ValueError(f"{where}: activation={fn!r} must be elementwise; its value at one entry "
+                       "depends on the others")
 
 
 def expect(fn: Callable[[jax.Array], jax.Array], q: float = 1.0) -> float:

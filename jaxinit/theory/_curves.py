@@ -5,7 +5,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxinit.core import _activations
-from jaxinit.theory import _mean_field as theory
+from jaxinit.theory import _maps as theory
 
 
 class TheoryCurves(NamedTuple):

@@ -16,9 +16,11 @@ import pytest
 import scipy.special
 
 import jaxinit.theory as theory
+from jaxinit.theory import _maps
 from jaxinit.core._activations import SELU_ALPHA, SELU_LAMBDA, gauss_rule
 
-# THEORY.md's table: critical sigma_w^2 of tanh against sigma_b^2.
+# Critical sigma_w^2 of tanh against sigma_b^2, as published to 3 decimals (Schoenholz, Gilmer,
+# Ganguli & Sohl-Dickstein, Deep Information Propagation, 2017, read off their phase diagram).
 TANH_EDGE_TABLE = {0.0: 1.000, 0.01: 1.424, 0.05: 1.761, 0.1: 1.986, 0.3: 2.505, 0.5: 2.843,
                    1.0: 3.443, 2.0: 4.261}
 # scipy (quad to 1e-13, brentq): the table's 4.261 at sigma_b^2 = 2 is 4.26640 in float64.
@@ -311,10 +313,10 @@ def test_repeated_calls_do_not_retrace():
   length_map(2.0)
   # eager calls with new values reuse the compiled core
   theory.qmap("tanh", 1.0, 0.05, 1.0, 5)
-  cores = theory._qmap_checks._cache_size()
+  cores = _maps._qmap_core._cache_size()
   theory.qmap("tanh", 3.0, 0.1, 2.0, 5)
   theory.qmap("tanh", np.float32(2.0), jnp.float32(0.2), 1, 5)
-  assert theory._qmap_checks._cache_size() == cores
+  assert _maps._qmap_core._cache_size() == cores
 
 
 # ----------------------------------------------------------------------------- errors
