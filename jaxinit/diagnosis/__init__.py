@@ -1,0 +1,11 @@
+"""Diagnosing and calibrating a Flax model's initialization: jaxinit.diagnose, jaxinit.calibrate."""
+
+# Diagnosis: one jitted forward and backward pass, one row per parametrised layer, warnings with fixes
+from jaxinit.diagnosis._diagnose import diagnose as diagnose
+from jaxinit.diagnosis._diagnose import half_squared_output as half_squared_output
+from jaxinit.diagnosis._layers import EinsumAxes as EinsumAxes
+from jaxinit.diagnosis._layers import einsum_axes as einsum_axes
+from jaxinit.diagnosis._result import Diagnosis as Diagnosis
+from jaxinit.diagnosis._result import DiagnosisWarning as DiagnosisWarning
+from jaxinit.diagnosis._result import LayerRow as LayerRow
+from jaxinit.diagnosis._rules import Thresholds as Thresholds
