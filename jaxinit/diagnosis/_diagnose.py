@@ -106,7 +106,7 @@ def _row(call: _capture.CallInfo, flow: _program.Flow, s: dict, repeat: int) -> 
       index=call.index, path=call.path if repeat == 1 else f"{call.path} (call {repeat})", kind=call.kind,
       kernel_shape=layout.shape, fan_in=None if layout.fans is None else layout.fans.fan_in,
       fan_out=None if layout.fans is None else layout.fans.fan_out, fans_note=layout.note,
-      weight_std=_f(kernel.get("std")), scheme=scheme.name if layout.note != "normalisation layer" else "-",
+      weight_std=_f(kernel.get("std")), weight_kurtosis=_f(kernel.get("kurtosis")), scheme=scheme.name if layout.note != "normalisation layer" else "-",
       scheme_ratio=scheme.ratio, in_rms=_f(s.get("in_rms")), out_mean=_f(out.get("mean")),
       out_std=_f(out.get("std")), out_rms=_f(out.get("rms")),
       dead_fraction=_f(s.get("dead")) if rectified else None, grad_out_std=_f(grad_out.get("std")),
@@ -142,7 +142,7 @@ def collect(prep: Prepared, calls, flows, result) -> tuple[list[LayerRow], dict,
 def judge(rows, layouts, streams, thresholds: Thresholds):
   def matcher(row, fans):
     n = math.prod(row.kernel_shape)
-    return _schemes.match(row.weight_std, float("nan"), n, fans, row.kind)
+    return _schemes.match(row.weight_std, row.weight_kurtosis, n, fans, row.kind)
 
   warnings = []
   for rule in (_rules.non_finite, _rules.zero_and_identical, _rules.dead_units, _rules.drift,

@@ -1,5 +1,7 @@
 """The jitted forward and backward pass, reduced on device to a few numbers per call."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -22,23 +24,20 @@ def lookup(tree, key_path):
 
 def _moments(a) -> dict:
   a = a.astype(jnp.float32)
-  return {"mean": jnp.mean(a), "std": jnp.std(a), "rms": jnp.sqrt(jnp.mean(a * a)),
+  offset = a - a.ravel()[0]  # exact zero for a constant array, where jnp.std rounds to about 1e-7 |a|
+  mean_offset = jnp.mean(offset)
+  std = jnp.sqrt(jnp.maximum(jnp.mean(jnp.square(offset - mean_offset)), 0.0))
+  return {"mean": jnp.mean(a), "std": std, "rms": jnp.sqrt(jnp.mean(a * a)),
           "finite": jnp.all(jnp.isfinite(a))}
 
 
 def identical_units(kernel, unit_axes: tuple[int, ...]):
-  """How many units (entries along ``unit_axes``) repeat another unit's weights exactly."""
-  k = jnp.moveaxis(kernel.astype(jnp.float32), unit_axes, tuple(range(len(unit_axes))))
-  units = 1
-  for axis in range(len(unit_axes)):
-    units *= k.shape[axis]
-  k = k.reshape(units, -1)
-  if units < 2 or k.shape[1] == 0:
+  """How many units (entries along ``unit_axes``) have exactly the first unit's weights (constant inits)."""
+  k = jnp.moveaxis(kernel, unit_axes, tuple(range(len(unit_axes))))
+  k = k.reshape(math.prod(k.shape[:len(unit_axes)]), -1)
+  if k.shape[0] < 2 or k.shape[1] == 0:
     return jnp.zeros((), jnp.int32)
-  # a fixed random projection separates distinct units with probability one
-  projection = jax.random.normal(jax.random.key(0), (k.shape[1],), jnp.float32)
-  signature = jnp.sort(k @ projection)
-  return jnp.sum(jnp.diff(signature) == 0).astype(jnp.int32)
+  return jnp.sum(jnp.all(k[1:] == k[:1], axis=1)).astype(jnp.int32)
 
 
 def _kurtosis(a):

@@ -18,6 +18,7 @@ class LayerRow(NamedTuple):
   fan_out: int | None
   fans_note: str  # how the fans were read, or why they could not be
   weight_std: float | None
+  weight_kurtosis: float | None  # excess kurtosis: 0 normal, -0.63 truncated at 2 std, -1.2 uniform
   scheme: str  # the known scheme the weights match, or "unknown"
   scheme_ratio: float | None  # weight std / that scheme's std
   in_rms: float | None
@@ -99,12 +100,12 @@ class Diagnosis:
                  "out mean", "out std", "dead", "grad out", "grad W", "finite"):
       table.add_column(name, justify="left" if name in ("path", "kind", "kernel", "scheme (ratio)", "act")
                        else "right", overflow="fold")
-    for r in self.rows:
+    for number, r in enumerate(self.rows, 1):
       scheme = r.scheme if r.scheme_ratio is None else f"{r.scheme} ({r.scheme_ratio:.2f})"
       fans = (_fmt(r.fan_in), _fmt(r.fan_out)) if r.fan_in is not None else ("?", "?")
-      if r.fans_note and r.fan_in is None and r.kernel_shape is not None:
+      if r.fans_note and r.fan_in is None and r.scheme != "-":
         scheme = f"{scheme}; {r.fans_note}"
-      table.add_row(str(r.index), r.path, r.kind, "-" if r.kernel_shape is None else str(r.kernel_shape),
+      table.add_row(str(number), r.path, r.kind, "-" if r.kernel_shape is None else str(r.kernel_shape),
                     *fans, _fmt(r.weight_std), scheme, r.activation_out or "-", _fmt(r.out_mean),
                     _fmt(r.out_std), _fmt(r.dead_fraction, 2), _fmt(r.grad_out_std), _fmt(r.grad_kernel_std),
                     "yes" if r.finite else "NO")

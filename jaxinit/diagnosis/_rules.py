@@ -35,6 +35,13 @@ def _axes_text(row: LayerRow, layout) -> str:
   return text + (f", batch_axis={layout.batch_axis}" if layout.batch_axis else "")
 
 
+def init_fix(activation: str | None, axes: str = "") -> str:
+  """The kernel_init that preserves variance after ``activation`` (LeCun for a linear or unknown input)."""
+  if activation in (None, "identity"):
+    return f"kernel_init=jaxinit.lecun_normal({axes.lstrip(', ')})"
+  return f"kernel_init=jaxinit.for_activation({activation!r}{axes})"
+
+
 def _common_activation(rows) -> str | None:
   acts = {r.activation_in for r in rows if r.activation_in not in (None, "identity")}
   return acts.pop() if len(acts) == 1 else None
@@ -59,7 +66,7 @@ def zero_and_identical(rows, layouts, _t):
       continue
     grad_symmetric = r.grad_kernel_std == 0 or r.grad_kernel_std is None or (r.identical_grad or 0) > 0
     axes = _axes_text(r, layouts[r.index])
-    fix = f"kernel_init=jaxinit.for_activation({(r.activation_in or 'identity')!r}{axes})"
+    fix = init_fix(r.activation_in, axes)
     if r.weight_std == 0 and grad_symmetric:
       out.append(DiagnosisWarning(
           "zero_variance", r.path,
@@ -80,7 +87,7 @@ def dead_units(rows, _layouts, t: Thresholds):
       f"(threshold {t.dead:.0%}; output mean {r.out_mean:.3g}, std {r.out_std:.3g}).",
       "use zero biases (bias_init=jaxinit.zeros) and kernel_init=jaxinit.for_activation('relu'), "
       "or jaxinit.calibrate(model, x).")
-      for r in rows if r.dead_fraction is not None and r.dead_fraction > t.dead]
+      for r in rows if r.dead_fraction is not None and r.dead_fraction > t.dead and r.weight_std != 0]
 
 
 def _drift(rows, t: Thresholds, field: str, code: str, what: str):
@@ -91,7 +98,7 @@ def _drift(rows, t: Thresholds, field: str, code: str, what: str):
   if high == 0 or (low > 0 and high / low <= t.drift):
     return []
   act = _common_activation(rows)
-  fix = (f"kernel_init=jaxinit.for_activation({act!r}) on every layer, or jaxinit.calibrate(model, x)"
+  fix = (f"{init_fix(act)} on every layer, or jaxinit.calibrate(model, x)"
          if act else "jaxinit.calibrate(model, x) (LSUV), or a variance-preserving kernel_init per layer")
   ratio = "inf" if low == 0 else f"{high / low:.3g}"
   return [DiagnosisWarning(
@@ -119,7 +126,7 @@ def kernel_std(rows, layouts, t: Thresholds):
         "kernel_std", r.path,
         f"kernel std {r.weight_std:.3g} is {ratio:.3g}x the variance-preserving {expected:.3g} = gain({act!r}) / "
         f"sqrt(fan_in={r.fan_in}) for its {act} input.",
-        f"kernel_init=jaxinit.for_activation({act!r}{_axes_text(r, layouts[r.index])})"))
+        init_fix(act, _axes_text(r, layouts[r.index]))))
   return out
 
 
