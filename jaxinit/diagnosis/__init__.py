@@ -9,3 +9,11 @@ from jaxinit.diagnosis._result import Diagnosis as Diagnosis
 from jaxinit.diagnosis._result import DiagnosisWarning as DiagnosisWarning
 from jaxinit.diagnosis._result import LayerRow as LayerRow
 from jaxinit.diagnosis._rules import Thresholds as Thresholds
+
+# Calibration: layer-sequential unit variance (LSUV)
+from jaxinit.diagnosis._calibrate import Calibration as Calibration
+from jaxinit.diagnosis._calibrate import CalibrationStep as CalibrationStep
+from jaxinit.diagnosis._calibrate import calibrate as calibrate
+
+# Einsum kernels: fans from the einsum string
+from jaxinit.diagnosis._einsum import einsum_init as einsum_init

@@ -55,13 +55,13 @@ def match(std: float, excess_kurtosis: float, n: int, fans: Fans | None, kind: s
   if fans is None or not (math.isfinite(std) and std > 0):
     return UNKNOWN
   tol = tolerance(n)
+  dist = distribution(excess_kurtosis, n)
   hits = [(abs(math.log(std / expected)), name, expected) for name, expected in _families(fans, kind)
-          if abs(std / expected - 1.0) <= tol]
+          if abs(std / expected - 1.0) <= tol and (name != "torch_default_kernel" or dist in (None, "uniform"))]
   if not hits:
     return UNKNOWN
   hits.sort()
   best = hits[0][2]
-  dist = distribution(excess_kurtosis, n)
   names = [_label(name, dist) for _, name, expected in hits if abs(expected / best - 1.0) < 1e-9]
   return SchemeMatch(" = ".join(names), std / best, best)
 
