@@ -10,9 +10,7 @@ import numpy as np
 from flax import nnx
 from flax.core import unfreeze
 
-from jaxinit.diagnosis import _capture
-from jaxinit.diagnosis import _diagnose
-from jaxinit.diagnosis import _engine
+from jaxinit.diagnosis import _capture, _diagnose, _engine
 from jaxinit.initializers import orthogonal as orthogonal_init
 
 

@@ -9,13 +9,8 @@ import numpy as np
 from flax import linen as nn
 from flax import nnx
 
-from jaxinit.diagnosis import _capture
-from jaxinit.diagnosis import _engine
-from jaxinit.diagnosis import _program
-from jaxinit.diagnosis import _rules
-from jaxinit.diagnosis import _schemes
-from jaxinit.diagnosis._result import Diagnosis
-from jaxinit.diagnosis._result import LayerRow
+from jaxinit.diagnosis import _capture, _engine, _program, _rules, _schemes
+from jaxinit.diagnosis._result import Diagnosis, LayerRow
 from jaxinit.diagnosis._rules import Thresholds
 
 _PLANS: dict = {}

@@ -11,8 +11,7 @@ from typing import NamedTuple
 from flax import linen as nn
 from flax import nnx
 
-from jaxinit.initializers import Fans
-from jaxinit.initializers import compute_fans
+from jaxinit.initializers import Fans, compute_fans
 
 NORM_KINDS = ("LayerNorm", "RMSNorm", "BatchNorm", "GroupNorm", "InstanceNorm")
 

@@ -7,8 +7,7 @@ and a block whose output is a chain of additions reaching its own input is a res
 
 from typing import NamedTuple
 
-from jaxinit.diagnosis._capture import MARK_IN
-from jaxinit.diagnosis._capture import MARK_OUT
+from jaxinit.diagnosis._capture import MARK_IN, MARK_OUT
 
 # names of jax.nn functions (their jit names in a program) and the jaxinit activation each one is
 _JIT_ACTIVATIONS = {"relu": "relu", "relu6": "relu", "leaky_relu": "leaky_relu", "elu": "elu", "celu": "elu",

@@ -4,10 +4,8 @@ import math
 from typing import NamedTuple
 
 from jaxinit.diagnosis import _schemes
-from jaxinit.diagnosis._result import DiagnosisWarning
-from jaxinit.diagnosis._result import LayerRow
-from jaxinit.initializers import compute_fans
-from jaxinit.initializers import gain
+from jaxinit.diagnosis._result import DiagnosisWarning, LayerRow
+from jaxinit.initializers import compute_fans, gain
 
 
 class Thresholds(NamedTuple):
