@@ -95,20 +95,21 @@ def _row(call: _capture.CallInfo, flow: _program.Flow, s: dict, repeat: int) -> 
   scheme = _schemes.UNKNOWN
   if kernel and layout.note != "normalisation layer":
     scheme = _schemes.match(float(kernel["std"]), float(kernel["kurtosis"]), n, layout.fans, call.kind)
-  finite = all(bool(d.get("finite", True)) for d in (kernel, grad_kernel, out, grad_out))
+  parts = {"kernel": kernel, "output": out, "output gradient": grad_out, "kernel gradient": grad_kernel}
+  non_finite = tuple(name for name, d in parts.items() if not bool(d.get("finite", True)))
   rectified = flow.activation_out in _program.RECTIFIERS
   return LayerRow(
       index=call.index, path=call.path if repeat == 1 else f"{call.path} (call {repeat})", kind=call.kind,
       kernel_shape=layout.shape, fan_in=None if layout.fans is None else layout.fans.fan_in,
       fan_out=None if layout.fans is None else layout.fans.fan_out, fans_note=layout.note,
-      weight_std=_f(kernel.get("std")), weight_kurtosis=_f(kernel.get("kurtosis")), scheme=scheme.name if layout.note != "normalisation layer" else "-",
+      weight_mean=_f(kernel.get("mean")), weight_std=_f(kernel.get("std")), weight_kurtosis=_f(kernel.get("kurtosis")), scheme=scheme.name if layout.note != "normalisation layer" else "-",
       scheme_ratio=scheme.ratio, in_rms=_f(s.get("in_rms")), out_mean=_f(out.get("mean")),
       out_std=_f(out.get("std")), out_rms=_f(out.get("rms")),
       dead_fraction=_f(s.get("dead")) if rectified else None, grad_out_std=_f(grad_out.get("std")),
       grad_kernel_std=_f(grad_kernel.get("std")),
       identical_units=None if "identical" not in s else int(s["identical"]),
       identical_grad=None if "identical_grad" not in s else int(s["identical_grad"]),
-      finite=finite, activation_in=flow.activation_in, activation_out=flow.activation_out)
+      finite=not non_finite, non_finite=non_finite, activation_in=flow.activation_in, activation_out=flow.activation_out)
 
 
 def _streams(calls, flows, stats) -> tuple[_rules.Stream, ...]:

@@ -17,6 +17,7 @@ class LayerRow(NamedTuple):
   fan_in: int | None
   fan_out: int | None
   fans_note: str  # how the fans were read, or why they could not be
+  weight_mean: float | None
   weight_std: float | None
   weight_kurtosis: float | None  # excess kurtosis: 0 normal, -0.63 truncated at 2 std, -1.2 uniform
   scheme: str  # the known scheme the weights match, or "unknown"
@@ -31,6 +32,7 @@ class LayerRow(NamedTuple):
   identical_units: int | None  # units whose weights repeat another unit's
   identical_grad: int | None  # units whose kernel gradient repeats another unit's
   finite: bool
+  non_finite: tuple[str, ...]  # which of kernel, output, output gradient, kernel gradient hold inf or nan
   activation_in: str | None
   activation_out: str | None
 

@@ -11,7 +11,9 @@ from jaxinit.initializers import compute_fans, gain
 class Thresholds(NamedTuple):
   """When a number becomes a warning."""
   drift: float = 10.0  # max / min forward (or gradient) scale across layers
-  dead: float = 0.5  # fraction of units that never fire on the batch, before a rectifier
+  # fraction of units that never fire on the batch, before a rectifier; deep He/ReLU nets reach about 0.5 at
+  # init because their inputs become correlated with depth, so only a larger fraction is called dead
+  dead: float = 0.8
   kernel_std: float = 2.0  # kernel std / variance-preserving std outside [1 / this, this]
   residual: float = 0.5  # stream variance growth / number of blocks
 
@@ -46,14 +48,16 @@ def _common_activation(rows) -> str | None:
 
 
 def non_finite(rows, _layouts, _t):
-  bad = [r for r in rows if not r.finite]
-  if not bad:
+  """The first layer whose kernel or output is not finite; else the last whose gradients are not (they flow back)."""
+  forward = [r for r in rows if {"kernel", "output"} & set(r.non_finite)]
+  backward = [r for r in rows if r.non_finite]
+  if not backward:
     return []
-  first = bad[0]
+  culprit = forward[0] if forward else backward[-1]
   return [DiagnosisWarning(
-      "non_finite", first.path,
-      f"first of {len(bad)} layers with inf or nan in its kernel, output or gradients "
-      f"(weight std {first.weight_std}, output std {first.out_std}).",
+      "non_finite", culprit.path,
+      f"{', '.join(culprit.non_finite)} of this layer hold inf or nan ({len(backward)} layers affected; "
+      f"weight std {culprit.weight_std}, output std {culprit.out_std}).",
       "check the input and the kernel scale; jaxinit.calibrate(model, x) rescales kernels to unit output variance.")]
 
 
@@ -65,10 +69,10 @@ def zero_and_identical(rows, layouts, _t):
     grad_symmetric = r.grad_kernel_std == 0 or r.grad_kernel_std is None or (r.identical_grad or 0) > 0
     axes = _axes_text(r, layouts[r.index])
     fix = init_fix(r.activation_in, axes)
-    if r.weight_std == 0 and grad_symmetric:
+    if r.weight_std == 0 and r.weight_mean == 0 and grad_symmetric:
       out.append(DiagnosisWarning(
           "zero_variance", r.path,
-          f"kernel {r.kernel_shape} has std 0 and its gradient (std {r.grad_kernel_std:.3g}) treats every unit "
+          f"kernel {r.kernel_shape} is all zeros and its gradient (std {r.grad_kernel_std:.3g}) treats every unit "
           "alike, so training cannot make the units differ.", fix))
     elif r.identical_units > 0 and (r.identical_grad or 0) > 0:
       out.append(DiagnosisWarning(
