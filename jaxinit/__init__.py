@@ -40,6 +40,13 @@ from jaxinit.initializers import identity as identity
 from jaxinit.initializers import orthogonal as orthogonal
 from jaxinit.initializers import sparse as sparse
 from jaxinit.sweep import sweep as sweep
+from jaxinit import testing as testing
+from jaxinit.diagnosis import Calibration as Calibration
+from jaxinit.diagnosis import Diagnosis as Diagnosis
+from jaxinit.diagnosis import DiagnosisWarning as DiagnosisWarning
+from jaxinit.diagnosis import calibrate as calibrate
+from jaxinit.diagnosis import diagnose as diagnose
+from jaxinit.diagnosis import einsum_init as einsum_init
 
 try:
   __version__ = _metadata.version("jaxinit")
@@ -85,4 +92,11 @@ __all__ = (
     "xavier_normal",
     "xavier_uniform",
     "zeros",
+    "Calibration",
+    "Diagnosis",
+    "DiagnosisWarning",
+    "calibrate",
+    "diagnose",
+    "einsum_init",
+    "testing",
 )
