@@ -84,34 +84,47 @@ def schemes_for(activation: str, param, sigma_b2: float) -> list[Scheme]:
 
 
 def _theory_verdict(forward_log10: float, gradient_log10: float, corr: float) -> str:
-  if not (math.isfinite(forward_log10) or forward_log10 == -math.inf):
-    return "exploding"
-  if 1.0 - corr < COLLAPSE_TOL:
+  """The sweep's verdict rules, in its order of precedence, applied to the predictions."""
+  if math.isnan(forward_log10):
+    return "unknown"
+  if 1.0 - corr < COLLAPSE_TOL:  # False for an unknown (nan) correlation
     return "collapsed"
   if forward_log10 > EXPLODE_LOG10 or gradient_log10 > EXPLODE_LOG10:
     return "exploding"
   if forward_log10 < -EXPLODE_LOG10 or gradient_log10 < -EXPLODE_LOG10:
     return "vanishing"
-  return "stable"
+  return "unknown" if math.isnan(gradient_log10) or math.isnan(corr) else "stable"
+
+
+def _or_nan(fn, *args, **kwargs) -> np.ndarray:
+  """The theory's answer, or nan where it refuses the parameters (say, a quadrature out of its range)."""
+  try:
+    return np.asarray(fn(*args, **kwargs), dtype=np.float64)
+  except ValueError:
+    return np.asarray(math.nan)
 
 
 def predict(activation: str, param, scheme: Scheme, depth: int) -> Candidate:
-  """The mean-field prediction for a plain MLP of ``depth`` layers on inputs with unit second moment."""
+  """The mean-field prediction for a plain MLP of ``depth`` layers on inputs with unit second moment.
+
+  A quantity the theory refuses to compute (a quadrature outside its accurate range) is nan, and a
+  verdict that needs it is decided by the others, or is "unknown".
+  """
   sw2, sb2 = scheme.sigma_w2, scheme.sigma_b2
   q1 = sw2 + sb2  # the first layer's pre-activations, for inputs of unit second moment
   c1 = sb2 / q1  # two uncorrelated inputs
   with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-    q = np.asarray(theory.qmap(activation, sw2, sb2, q1, depth, param=param), dtype=np.float64)
-    forward = math.log10((q[depth] - sb2) / sw2) if q[depth] > sb2 else -math.inf
-    grad = np.asarray(theory.grad_map(activation, sw2, sb2, q1, depth - 1, param=param), dtype=np.float64)
-    gradient = float(np.log10(grad[0]))
-    corr = float(np.asarray(theory.cmap(activation, sw2, sb2, q1, c1, depth - 1, param=param))[-1])
-    fixed = theory.fixed_point(activation, sw2, sb2, param=param)
-    chi1 = float(theory.chi1(activation, sw2, sb2, param=param))
-    xi_c = float(theory.depth_scales(activation, sw2, sb2, param=param).xi_c)
-  if math.isnan(gradient) or math.isnan(forward):
-    gradient = math.inf if math.isnan(gradient) else gradient
-  return Candidate(scheme.label, sw2, sb2, chi1, float(fixed.q_star), xi_c, forward, gradient, corr,
+    q = _or_nan(theory.qmap, activation, sw2, sb2, q1, depth, param=param)
+    forward = math.nan if q.ndim == 0 else (
+        math.log10((q[depth] - sb2) / sw2) if q[depth] > sb2 else -math.inf)
+    grad = _or_nan(theory.grad_map, activation, sw2, sb2, q1, depth - 1, param=param)
+    gradient = math.nan if grad.ndim == 0 else float(np.log10(grad[0]))
+    corr = _or_nan(theory.cmap, activation, sw2, sb2, q1, c1, depth - 1, param=param)
+    corr = math.nan if corr.ndim == 0 else float(corr[-1])
+    q_star = float(_or_nan(lambda: theory.fixed_point(activation, sw2, sb2, param=param).q_star))
+    chi1 = float(_or_nan(theory.chi1, activation, sw2, sb2, param=param))
+    xi_c = float(_or_nan(lambda: theory.depth_scales(activation, sw2, sb2, param=param).xi_c))
+  return Candidate(scheme.label, sw2, sb2, chi1, q_star, xi_c, forward, gradient, corr,
                    _theory_verdict(forward, gradient, corr))
 
 
