@@ -26,6 +26,24 @@ figcaption { color: #555; } code { background: #f4f4f4; padding: 0 0.25em; }
 """
 
 
+def _summary_cells(result) -> tuple[str, list[str]]:
+  """The summary table's second header row and body rows, from :func:`jaxinit.report.summary_rows`."""
+  esc = html.escape
+  head = "".join(f"<th>{esc(v)}</th>" for v in VERDICTS)
+  head += "".join(f"<th>N={w}</th>" for w in result.widths)
+  body = []
+  for row in _tables.summary_rows(result):
+    cells = [f'<td class="name">{esc(row["scheme"])}</td>', f'<td class="act">{esc(row["activation"])}</td>']
+    for v in VERDICTS:
+      n = row["verdicts"][v]
+      cells.append(f'<td class="{"zero" if n == 0 else "v-" + v}">{n if n else "."}</td>')
+    for w in result.widths:
+      text, cls = _tables.stable_cell(row["stable_depth"][str(w)], result.depths[-1])
+      cells.append(f'<td class="{cls}">{text}</td>')
+    body.append("<tr>" + "".join(cells) + "</tr>")
+  return head, body
+
+
 def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
   """A self-contained page: parameters, the summary table and the two heatmaps (relative links)."""
   esc = html.escape
@@ -41,19 +59,7 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
     params.append(f"{elapsed:.1f} s")
   params.append(f"compilation cache {esc(str(cache)) if cache else 'off'}")
 
-  head = "".join(f"<th>{esc(v)}</th>" for v in VERDICTS)
-  head += "".join(f"<th>N={w}</th>" for w in result.widths)
-  body = []
-  for row in _tables.summary_rows(result):
-    cells = [f'<td class="name">{esc(row["scheme"])}</td>', f'<td class="act">{esc(row["activation"])}</td>']
-    for v in VERDICTS:
-      n = row["verdicts"][v]
-      cells.append(f'<td class="{"zero" if n == 0 else "v-" + v}">{n if n else "."}</td>')
-    for w in result.widths:
-      text, cls = _tables.stable_cell(row["stable_depth"][str(w)], depths[-1])
-      cells.append(f'<td class="{cls}">{text}</td>')
-    body.append("<tr>" + "".join(cells) + "</tr>")
-
+  head, body = _summary_cells(result)
   figures = "\n".join(
       f'<figure><img src="{name}" alt="{metric} heatmap"><figcaption>log10 of the {metric} ratio per depth and width; '
       f"blue vanishing, red exploding, outlined stable, black non-finite.</figcaption></figure>"

@@ -64,6 +64,30 @@ def _outline(stable: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> li
   return segs
 
 
+def _mark_cells(ax, line_collection, x_edges, y_edges, clipped, no_signal, collapsed, stable) -> None:
+  """Hatches a panel's no-signal and collapsed cells and outlines its stable region."""
+  if no_signal.any():
+    ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped, mask=~no_signal), facecolor="none",
+              hatch="////", hatchcolor=_HATCH, linewidth=0)
+  if collapsed.any():
+    ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped, mask=~collapsed), facecolor="none",
+              hatch="..", hatchcolor=_COLLAPSED, linewidth=0)
+  segs = _outline(stable, x_edges, y_edges)
+  if segs:
+    ax.add_collection(line_collection(segs, colors=_OUTLINE, linewidths=2.0, zorder=3, clip_on=False))
+
+
+def _legend_handles(plt, patch, non_finite: bool, no_signal: bool, collapsed: bool) -> list:
+  handles = [patch(facecolor="none", edgecolor=_OUTLINE, linewidth=1.8, label="stable")]
+  if non_finite:
+    handles.append(patch(facecolor=_NON_FINITE, label="non-finite"))
+  if no_signal:
+    handles.append(patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH, label="no signal (0 / 0)"))
+  if collapsed:
+    handles.append(patch(facecolor="white", hatch="..", edgecolor=_COLLAPSED, label="collapsed"))
+  return handles
+
+
 def heatmaps(result, path, metric: str = "forward") -> Path:
   """Writes a depth x width heatmap of a sweep's log10 ratio, one panel per scheme x activation.
 
@@ -117,15 +141,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
     for j, act in enumerate(result.activations):
       ax = axes[i, j]
       mesh = ax.pcolormesh(x_edges, y_edges, shown[i, j], cmap=cmap, norm=norm, shading="flat")
-      if no_signal[i, j].any():
-        ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped[i, j], mask=~no_signal[i, j]), facecolor="none",
-                  hatch="////", hatchcolor=_HATCH, linewidth=0)
-      if collapsed[i, j].any():
-        ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped[i, j], mask=~collapsed[i, j]), facecolor="none",
-                  hatch="..", hatchcolor=_COLLAPSED, linewidth=0)
-      segs = _outline(verdict[i, j] == "stable", x_edges, y_edges)
-      if segs:
-        ax.add_collection(LineCollection(segs, colors=_OUTLINE, linewidths=2.0, zorder=3, clip_on=False))
+      _mark_cells(ax, LineCollection, x_edges, y_edges, clipped[i, j], no_signal[i, j], collapsed[i, j],
+                  verdict[i, j] == "stable")
       ax.set_title(f"{scheme} / {act}", fontsize=10)
       ax.set_yticks(np.arange(len(widths)), [str(w) for w in widths])
       if not x_even:
@@ -137,14 +154,7 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
         ax.set_xlabel("depth")
   bar = fig.colorbar(mesh, ax=axes, extend="both", shrink=min(1.0, 0.35 + 0.15 * n_rows), pad=0.02)
   bar.set_label(label)
-  handles = [Patch(facecolor="none", edgecolor=_OUTLINE, linewidth=1.8, label="stable")]
-  if non_finite.any():
-    handles.append(Patch(facecolor=_NON_FINITE, label="non-finite"))
-  if no_signal.any():
-    handles.append(Patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH,
-                         label="no signal (0 / 0)"))
-  if collapsed.any():
-    handles.append(Patch(facecolor="white", hatch="..", edgecolor=_COLLAPSED, label="collapsed"))
+  handles = _legend_handles(plt, Patch, non_finite.any(), no_signal.any(), collapsed.any())
   fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
   fig.suptitle(f"jaxinit sweep: {label} ({result.architecture}, batch {result.batch}, "
                f"{result.seeds} seeds, bias std {result.bias_std:g}"
