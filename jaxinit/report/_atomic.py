@@ -38,13 +38,13 @@ def write_atomically(path, write: Callable[[IO], None], *, binary: bool = False)
   path = Path(path)
   target = Path(os.path.realpath(path))  # through a symbolic link: replace the file it points to
   if target.exists() and not target.is_file():  # a device or a pipe (/dev/null, /dev/stdout): write into it
-    with open(target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
+    with open(target, "wb" if binary else "w", **_text_options(binary)) as f:
       write(f)
     return path
   fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
   try:
     mode = "wb" if binary else "w"
-    with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
+    with os.fdopen(fd, mode, **_text_options(binary)) as f:
       write(f)
       f.flush()
       os.fsync(f.fileno())
@@ -57,6 +57,10 @@ def write_atomically(path, write: Callable[[IO], None], *, binary: bool = False)
       raise OSError(e.errno, e.strerror or str(e), str(path)) from e
     raise
   return path
+
+
+def _text_options(binary: bool) -> dict:
+  return {} if binary else {"encoding": "utf-8", "newline": ""}
 
 
 def _umask() -> int:

@@ -28,10 +28,11 @@ def _pyplot():
 
 
 def _save(plt, fig, path) -> Path:
-  """Writes ``fig`` to ``path`` atomically, in the format its suffix names (png without one), and closes it."""
+  """Writes ``fig`` to ``path`` atomically, in the format its suffix names (png without one); closes it."""
   path = Path(path)
   try:
-    return write_atomically(path, lambda f: fig.savefig(f, format=path.suffix[1:] or "png", dpi=110), binary=True)
+    image_format = path.suffix[1:] or "png"
+    return write_atomically(path, lambda f: fig.savefig(f, format=image_format, dpi=110), binary=True)
   finally:
     plt.close(fig)
 
@@ -82,7 +83,8 @@ def _legend_handles(plt, patch, non_finite: bool, no_signal: bool, collapsed: bo
   if non_finite:
     handles.append(patch(facecolor=_NON_FINITE, label="non-finite"))
   if no_signal:
-    handles.append(patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH, label="no signal (0 / 0)"))
+    handles.append(patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH,
+                         label="no signal (0 / 0)"))
   if collapsed:
     handles.append(patch(facecolor="white", hatch="..", edgecolor=_COLLAPSED, label="collapsed"))
   return handles
@@ -162,7 +164,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   return _save(plt, fig, path)
 
 
-def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activation: str, sigma_b2: float) -> Path:
+def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activation: str,
+                  sigma_b2: float) -> Path:
   """Writes chi_1 and the correlation depth scale xi_c against sigma_w^2, with the edge of chaos.
 
   Args:
@@ -205,8 +208,9 @@ def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activatio
     from matplotlib.transforms import blended_transform_factory
 
     at_top = blended_transform_factory(top.transData, top.transAxes)
-    top.text(edge_sigma_w2, 0.96, "ordered  ", ha="right", va="top", fontsize=9, color="#3050c0", transform=at_top)
-    top.text(edge_sigma_w2, 0.96, "  chaotic", ha="left", va="top", fontsize=9, color="#c04030", transform=at_top)
+    label = dict(va="top", fontsize=9, transform=at_top)
+    top.text(edge_sigma_w2, 0.96, "ordered  ", ha="right", color="#3050c0", **label)
+    top.text(edge_sigma_w2, 0.96, "  chaotic", ha="left", color="#c04030", **label)
   bottom.legend(loc="upper right", fontsize=9)
   fig.suptitle(f"{activation}: mean-field phase diagram at $\\sigma_b^2$ = {sigma_b2:g}", fontsize=11)
   return _save(plt, fig, path)
