@@ -1,4 +1,4 @@
-"""The report layer: one summary builder, files written whole or not at all, non-finite values alike in JSON and CSV."""
+"""The report layer: one summary builder, whole files or none, non-finite values alike in JSON and CSV."""
 
 import csv
 import errno
@@ -135,3 +135,21 @@ def test_devices_and_links_are_written_through_not_replaced(tmp_path):
   link.symlink_to(real)
   report.write_atomically(link, lambda f: f.write("new"))
   assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
+  import matplotlib.figure
+
+  legends = []
+  save = matplotlib.figure.Figure.savefig
+
+  def savefig(fig, *args, **kwargs):
+    legends.extend(t.get_text() for legend in fig.legends for t in legend.get_texts())
+    return save(fig, *args, **kwargs)
+
+  monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+  r = jaxinit.sweep({"const": jaxinit.constant(0.1), "he": jaxinit.he_normal()}, ("tanh",), depths=(1, 2),
+                    widths=(8,), batch=4, seeds=1)
+  assert r.verdict()[0].tolist() == [[["collapsed", "collapsed"]]]  # every unit identical
+  report.heatmaps(r, tmp_path / "h.png")
+  assert "collapsed" in legends
