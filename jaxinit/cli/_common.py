@@ -67,7 +67,7 @@ def parse_items(text: str, option: str) -> list[str]:
 
 
 def parse_int_list(text: str, option: str, minimum: int) -> tuple[int, ...]:
-  """Ints from ``1,2,4``, inclusive ranges ``1:128`` and stepped ranges ``1:128:2``, sorted and deduplicated."""
+  """Ints from ``1,2,4``, inclusive ranges ``1:128`` and stepped ranges ``1:128:2``, sorted, deduplicated."""
   values: set[int] = set()
   for item in parse_items(text, option):
     parts = item.split(":")
@@ -135,7 +135,7 @@ def parse_activation_names(text: str, option: str) -> tuple[str, ...]:
 
 
 def parse_sweep_activations(text: str, option: str) -> tuple:
-  """Names, or ``leaky_relu:SLOPE`` for a leaky ReLU of that negative slope (labelled ``leaky_relu(SLOPE)``)."""
+  """Names, or ``leaky_relu:SLOPE`` for a leaky ReLU of that negative slope (label ``leaky_relu(SLOPE)``)."""
   out = []
   for item in parse_items(text.lower(), option):
     name, sep, param = item.partition(":")
@@ -171,7 +171,7 @@ def out_dir(text: str) -> Path:
 # ---------------------------------------------------------------------------------- compilation cache
 
 def cache_dir() -> Path:
-  """Where the JAX persistent compilation cache lives: ``$XDG_CACHE_HOME/jaxinit/jax`` or ``~/.cache/jaxinit/jax``."""
+  """The persistent compilation cache: ``$XDG_CACHE_HOME/jaxinit/jax`` or ``~/.cache/jaxinit/jax``."""
   base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
   return Path(base) / "jaxinit" / "jax"
 

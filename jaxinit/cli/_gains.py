@@ -1,4 +1,4 @@
-"""`jaxinit gains`: PyTorch's gain, the exact variance-preserving gain and the edge of chaos per activation."""
+"""`jaxinit gains`: PyTorch's gain, the exact variance-preserving gain and the edge of chaos."""
 
 import json
 import math
@@ -34,7 +34,8 @@ _ADVICE = {
 
 
 def run(args, console: Console) -> int:
-  names = ACTIVATIONS if args.activations is None else _common.parse_activation_names(args.activations, "--activations")
+  names = (ACTIVATIONS if args.activations is None
+           else _common.parse_activation_names(args.activations, "--activations"))
   _common.configure_cache(not args.no_cache, Console(stderr=True))
   import jaxinit
   from jaxinit import theory
@@ -61,7 +62,8 @@ def run(args, console: Console) -> int:
   table.add_column("edge-of-chaos sigma_w (sigma_b = 0)", justify="right")
   table.add_column("use")
   for r in rows:
-    table.add_row(r["activation"], "-" if r["torch_gain"] is None else f"{r['torch_gain']:.4f}", f"{r['gain']:.4f}",
+    torch_gain = "-" if r["torch_gain"] is None else f"{r['torch_gain']:.4f}"
+    table.add_row(r["activation"], torch_gain, f"{r['gain']:.4f}",
                   "-" if r["edge_sigma_w"] is None else f"{r['edge_sigma_w']:.4f}", r["use"])
   console.print(table)
   return 0

@@ -47,7 +47,7 @@ def _os_error(e: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  """Runs the command line; returns the exit status (0 ok, 2 bad input or unwritable file, 130 interrupted)."""
+  """Runs the command line; returns the exit status: 0 ok, 2 bad input or unwritable file, 130 interrupted."""
   console = _common.stdout_console()
   try:
     args = parser().parse_args(argv)

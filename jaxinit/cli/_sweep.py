@@ -11,8 +11,8 @@ from jaxinit.initializers import _catalog
 
 NAME = "sweep"
 HELP = "simulate signal propagation over depth x width; write a report"
-DESCRIPTION = ("Monte-Carlo sweep of every scheme x activation x width x depth; writes sweep.json, sweep.csv, "
-               "two heatmaps and index.html to --out.")
+DESCRIPTION = ("Monte-Carlo sweep of every scheme x activation x width x depth; writes sweep.json, "
+               "sweep.csv, two heatmaps and index.html to --out.")
 
 SCHEMES = "he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel"
 ACTIVATIONS = "relu,tanh,gelu"
@@ -21,14 +21,16 @@ WIDTHS = "32,64,128,256,512"
 BATCH = 64
 SEEDS = 3
 # each SweepConfig parameter, as the option that sets it
-_OPTIONS = {"schemes": "schemes", "scheme": "schemes", "activations": "activations", "activation": "activations",
-            "depths": "depths", "widths": "widths", "batch": "batch", "seeds": "seeds", "key": "seed",
+_OPTIONS = {"schemes": "schemes", "scheme": "schemes", "activations": "activations",
+            "activation": "activations", "depths": "depths", "widths": "widths", "batch": "batch",
+            "seeds": "seeds", "key": "seed",
             "bias_std": "bias_std", "architecture": "architecture", "engine": "engine",
             "branch_scale": "branch_scale", "input_correlation": "input_correlation", "devices": "devices"}
 
 
 def add_arguments(p) -> None:
-  p.add_argument("--schemes", default=SCHEMES, metavar="A,B", help=f"comma-separated scheme names (default {SCHEMES})")
+  p.add_argument("--schemes", default=SCHEMES, metavar="A,B",
+                 help=f"comma-separated scheme names (default {SCHEMES})")
   p.add_argument("--activations", default=ACTIVATIONS, metavar="A,B",
                  help=f"comma-separated, leaky_relu:SLOPE for a slope (default {ACTIVATIONS})")
   p.add_argument("--depths", default=DEPTHS, metavar="RANGE",
@@ -38,12 +40,15 @@ def add_arguments(p) -> None:
   p.add_argument("--seeds", default=str(SEEDS), help="networks per configuration (default %(default)s)")
   p.add_argument("--bias-std", default="0", help="std of the biases (default %(default)s)")
   p.add_argument("--architecture", choices=("mlp", "resnet"), default="mlp")
-  p.add_argument("--branch-scale", default="1", help="residual branch multiplier (resnet; default %(default)s)")
-  p.add_argument("--input-correlation", default="0", help="correlation of paired inputs (default %(default)s)")
+  p.add_argument("--branch-scale", default="1",
+                 help="residual branch multiplier (resnet; default %(default)s)")
+  p.add_argument("--input-correlation", default="0",
+                 help="correlation of paired inputs (default %(default)s)")
   p.add_argument("--engine", choices=("auto", "dense", "gaussian"), default="auto")
   p.add_argument("--devices", default=None, metavar="N", help="use the first N local devices (default all)")
   p.add_argument("--seed", default="0", help="PRNG seed (default %(default)s)")
-  p.add_argument("--out", default=_common.DEFAULT_OUT, metavar="DIR", help="report folder (default ./%(default)s)")
+  p.add_argument("--out", default=_common.DEFAULT_OUT, metavar="DIR",
+                 help="report folder (default ./%(default)s)")
   _common.add_format(p, "stdout: rich table or JSON summary")
   _common.add_no_cache(p)
 
@@ -72,7 +77,7 @@ def _parsed(args) -> dict:
 
 
 def config_from(args):
-  """The :class:`jaxinit.sweep.SweepConfig` the options describe; a bad one is a CliError naming its option."""
+  """The :class:`jaxinit.sweep.SweepConfig` the options describe; a bad one is a CliError naming it."""
   from jaxinit.sweep import SweepConfig, SweepConfigError
 
   try:
@@ -149,11 +154,12 @@ def run(args, console: Console) -> int:
     print(json.dumps(_files.summary_json(result, out, files, elapsed, cache), indent=1))
   else:
     console.print(_tables.summary_table(result))
-    console.print(f"wrote {out / 'index.html'} ({', '.join(f.name for f in files if f.name != 'index.html')}) "
-                  f"in {elapsed:.1f} s; compilation cache: {cache or 'off'}", soft_wrap=True)
+    others = ", ".join(f.name for f in files if f.name != "index.html")
+    console.print(f"wrote {out / 'index.html'} ({others}) in {elapsed:.1f} s; "
+                  f"compilation cache: {cache or 'off'}", soft_wrap=True)
   if result.interrupted:
     done = ", ".join(str(w) for w in result.widths)
-    err.print(f"jaxinit: interrupted: kept the {len(result.widths)} of {len(config.widths)} widths that finished "
-              f"({done}) and wrote them to {out}", soft_wrap=True)
+    err.print(f"jaxinit: interrupted: kept the {len(result.widths)} of {len(config.widths)} widths that "
+              f"finished ({done}) and wrote them to {out}", soft_wrap=True)
     return _common.EXIT_INTERRUPTED
   return 0

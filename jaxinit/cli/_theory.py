@@ -17,10 +17,12 @@ def add_arguments(p) -> None:
   p.add_argument("--activation", default="tanh", help="activation name (default %(default)s)")
   p.add_argument("--param", default=None, help="negative slope for leaky_relu")
   p.add_argument("--sigma-b2", default="0.05", help="bias variance (default %(default)s)")
-  p.add_argument("--sigma-w2", default="1:4", help="range 1:4 (--points values), 1:4:0.1, or a list (default %(default)s)")
+  p.add_argument("--sigma-w2", default="1:4",
+                 help="range 1:4 (--points values), 1:4:0.1, or a list (default %(default)s)")
   p.add_argument("--points", default="61", help="points for a START:STOP range (default %(default)s)")
   p.add_argument("--rows", default="13", help="rows shown in the table (default %(default)s)")
-  p.add_argument("--out", default=_common.DEFAULT_OUT, help="folder for theory_<activation>.png (default ./%(default)s)")
+  p.add_argument("--out", default=_common.DEFAULT_OUT,
+                 help="folder for theory_<activation>.png (default ./%(default)s)")
   _common.add_format(p)
   _common.add_no_cache(p)
 
@@ -44,7 +46,8 @@ def run(args, console: Console) -> int:
   picks = sorted(set(np.linspace(0, len(grid) - 1, min(rows_shown, len(grid))).round().astype(int).tolist()))
   at = np.arange(len(grid)) if args.format == "json" else np.asarray(picks)
   chi = np.asarray(theory.chi1(activation, grid, sigma_b2, param=param), dtype=float)
-  xi_q, xi_c = (np.asarray(a, dtype=float) for a in theory.depth_scales(activation, grid, sigma_b2, param=param))
+  scales = theory.depth_scales(activation, grid, sigma_b2, param=param)
+  xi_q, xi_c = (np.asarray(a, dtype=float) for a in scales)
   edge = theory.edge_of_chaos(activation, sigma_b2, param=param)
   fixed = theory.fixed_point(activation, grid[at], sigma_b2, param=param)
   q_star, c_star = np.full(len(grid), np.nan), np.full(len(grid), np.nan)
@@ -52,8 +55,8 @@ def run(args, console: Console) -> int:
   edge_w2, edge_q = float(edge.sigma_w2), float(edge.q_star)
   figure = _plots.phase_diagram(grid, chi, xi_c, edge_w2, out / f"theory_{activation}.png",
                                 activation=activation, sigma_b2=sigma_b2)
-  rows = [dict(sigma_w2=float(w), q_star=float(q), c_star=float(c), chi1=float(x), xi_q=float(a), xi_c=float(b),
-               trainable_depth=float(6 * b), phase=_phase(x))
+  rows = [dict(sigma_w2=float(w), q_star=float(q), c_star=float(c), chi1=float(x), xi_q=float(a),
+               xi_c=float(b), trainable_depth=float(6 * b), phase=_phase(x))
           for w, q, c, x, a, b in zip(grid, q_star, c_star, chi, xi_q, xi_c, strict=True)]
   if args.format == "json":
     doc = {"activation": activation, "param": param, "sigma_b2": sigma_b2,
@@ -74,8 +77,8 @@ def run(args, console: Console) -> int:
                     style="bold")
       edge_shown = True
     r = rows[i]
-    table.add_row(f"{r['sigma_w2']:.4f}", _fmt(r["q_star"]), _fmt(r["c_star"]), _fmt(r["chi1"]), _fmt(r["xi_q"]),
-                  _fmt(r["xi_c"]), _fmt(r["trainable_depth"]), r["phase"])
+    numbers = [_fmt(r[k]) for k in ("q_star", "c_star", "chi1", "xi_q", "xi_c", "trainable_depth")]
+    table.add_row(f"{r['sigma_w2']:.4f}", *numbers, r["phase"])
   console.print(table)
   where = f"sigma_w^2 = {edge_w2:.4f} (q* = {edge_q:.4g})" if math.isfinite(edge_w2) else "none found"
   console.print(f"edge of chaos: {where}; wrote {figure}", soft_wrap=True)

@@ -13,7 +13,9 @@ def write_atomically(path, write: Callable[[IO], None], *, binary: bool = False)
 
   A reader never sees a partial file under ``path``: on any error (a full disk, an
   interrupt) the temporary file is removed, ``path`` keeps what it held before, and the
-  error propagates (an ``OSError`` names ``path``).
+  error propagates (an ``OSError`` names ``path``). A symbolic link is followed (the file
+  it points to is replaced); a path that exists but is not a regular file (``/dev/null``,
+  a pipe) is written into directly, since renaming over it would replace the device.
 
   Args:
     path: the file to write.
@@ -34,15 +36,20 @@ def write_atomically(path, write: Callable[[IO], None], *, binary: bool = False)
     'hello'
   """
   path = Path(path)
-  fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+  target = Path(os.path.realpath(path))  # through a symbolic link: replace the file it points to
+  if target.exists() and not target.is_file():  # a device or a pipe (/dev/null, /dev/stdout): write into it
+    with open(target, "wb" if binary else "w", **_text_options(binary)) as f:
+      write(f)
+    return path
+  fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
   try:
     mode = "wb" if binary else "w"
-    with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
+    with os.fdopen(fd, mode, **_text_options(binary)) as f:
       write(f)
       f.flush()
       os.fsync(f.fileno())
     os.chmod(temp, 0o666 & ~_umask())
-    os.replace(temp, path)
+    os.replace(temp, target)
   except BaseException as e:
     with contextlib.suppress(OSError):
       os.unlink(temp)
@@ -50,6 +57,10 @@ def write_atomically(path, write: Callable[[IO], None], *, binary: bool = False)
       raise OSError(e.errno, e.strerror or str(e), str(path)) from e
     raise
   return path
+
+
+def _text_options(binary: bool) -> dict:
+  return {} if binary else {"encoding": "utf-8", "newline": ""}
 
 
 def _umask() -> int:

@@ -16,7 +16,8 @@ from jaxinit.sweep._result import COLLAPSE_TOL, EXPLODE_LOG10, VANISH_LOG10
 def json_document(result) -> dict:
   """What sweep.json holds: ``{"parameters", "thresholds", "configurations"}``."""
   return {"parameters": _tables.parameters(result),
-          "thresholds": {"explode_log10": EXPLODE_LOG10, "vanish_log10": VANISH_LOG10, "collapse_tol": COLLAPSE_TOL},
+          "thresholds": {"explode_log10": EXPLODE_LOG10, "vanish_log10": VANISH_LOG10,
+                         "collapse_tol": COLLAPSE_TOL},
           "configurations": _tables.rows(result)}
 
 

@@ -17,13 +17,34 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 .params { color: #555; } .warn { background: #fff3cd; border: 1px solid #e0c36a; padding: 0.5em 0.8em; }
 table { border-collapse: collapse; margin: 0.6em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f2f2f2; text-align: center; } td.name { text-align: left; font-weight: 600; } td.act { text-align: left; }
-td.zero { color: #bbb; } td.all { background: #d8f0dc; } td.some { background: #f4f9e8; } td.none { background: #f8dcdc; }
-td.v-stable { color: #1a7a33; } td.v-exploding, td.v-non-finite { color: #b0302a; } td.v-vanishing { color: #2d4fb0; }
+th { background: #f2f2f2; text-align: center; } td.name { text-align: left; font-weight: 600; }
+td.act { text-align: left; }
+td.zero { color: #bbb; } td.all { background: #d8f0dc; } td.some { background: #f4f9e8; }
+td.none { background: #f8dcdc; }
+td.v-stable { color: #1a7a33; } td.v-exploding, td.v-non-finite { color: #b0302a; }
+td.v-vanishing { color: #2d4fb0; }
 td.v-collapsed { color: #7a5a00; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #555; } code { background: #f4f4f4; padding: 0 0.25em; }
 """
+
+
+def _summary_cells(result) -> tuple[str, list[str]]:
+  """The summary table's second header row and body rows, from :func:`jaxinit.report.summary_rows`."""
+  esc = html.escape
+  head = "".join(f"<th>{esc(v)}</th>" for v in VERDICTS)
+  head += "".join(f"<th>N={w}</th>" for w in result.widths)
+  body = []
+  for row in _tables.summary_rows(result):
+    cells = [f'<td class="name">{esc(row["scheme"])}</td>', f'<td class="act">{esc(row["activation"])}</td>']
+    for v in VERDICTS:
+      n = row["verdicts"][v]
+      cells.append(f'<td class="{"zero" if n == 0 else "v-" + v}">{n if n else "."}</td>')
+    for w in result.widths:
+      text, cls = _tables.stable_cell(row["stable_depth"][str(w)], result.depths[-1])
+      cells.append(f'<td class="{cls}">{text}</td>')
+    body.append("<tr>" + "".join(cells) + "</tr>")
+  return head, body
 
 
 def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
@@ -41,22 +62,10 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
     params.append(f"{elapsed:.1f} s")
   params.append(f"compilation cache {esc(str(cache)) if cache else 'off'}")
 
-  head = "".join(f"<th>{esc(v)}</th>" for v in VERDICTS)
-  head += "".join(f"<th>N={w}</th>" for w in result.widths)
-  body = []
-  for row in _tables.summary_rows(result):
-    cells = [f'<td class="name">{esc(row["scheme"])}</td>', f'<td class="act">{esc(row["activation"])}</td>']
-    for v in VERDICTS:
-      n = row["verdicts"][v]
-      cells.append(f'<td class="{"zero" if n == 0 else "v-" + v}">{n if n else "."}</td>')
-    for w in result.widths:
-      text, cls = _tables.stable_cell(row["stable_depth"][str(w)], depths[-1])
-      cells.append(f'<td class="{cls}">{text}</td>')
-    body.append("<tr>" + "".join(cells) + "</tr>")
-
+  head, body = _summary_cells(result)
   figures = "\n".join(
-      f'<figure><img src="{name}" alt="{metric} heatmap"><figcaption>log10 of the {metric} ratio per depth and width; '
-      f"blue vanishing, red exploding, outlined stable, black non-finite.</figcaption></figure>"
+      f'<figure><img src="{name}" alt="{metric} heatmap"><figcaption>log10 of the {metric} ratio per depth '
+      f"and width; blue vanishing, red exploding, outlined stable, black non-finite.</figcaption></figure>"
       for name, metric in FIGURES)
   warn = ('<p class="warn">Interrupted: only the widths that finished are in this report.</p>'
           if result.interrupted else "")
@@ -75,12 +84,14 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
 {n_configs} configurations (scheme x activation x width x depth)</p>
 {warn}
 <h2>Verdicts</h2>
-<p>Counts of each verdict over width x depth, and the deepest depth up to which every depth is stable, per width
+<p>Counts of each verdict over width x depth, and the deepest depth up to which every depth is stable,
+per width
 (<code>{depths[-1]}+</code>: stable through the deepest depth swept; <code>-</code>: not even the shallowest).
 Exploding: forward or gradient ratio above 10<sup>{EXPLODE_LOG10:g}</sup>; vanishing: below
 10<sup>{VANISH_LOG10:g}</sup>; collapsed: units or paired inputs identical to {COLLAPSE_TOL:g}.</p>
 <table>
-<thead><tr><th rowspan="2">scheme</th><th rowspan="2">activation</th><th colspan="{len(VERDICTS)}">verdict counts (width x depth)</th>
+<thead><tr><th rowspan="2">scheme</th><th rowspan="2">activation</th>
+<th colspan="{len(VERDICTS)}">verdict counts (width x depth)</th>
 <th colspan="{len(result.widths)}">deepest stable depth, per width</th></tr>
 <tr>{head}</tr></thead>
 <tbody>

@@ -28,10 +28,11 @@ def _pyplot():
 
 
 def _save(plt, fig, path) -> Path:
-  """Writes ``fig`` to ``path`` atomically, in the format its suffix names (png without one), and closes it."""
+  """Writes ``fig`` to ``path`` atomically, in the format its suffix names (png without one); closes it."""
   path = Path(path)
   try:
-    return write_atomically(path, lambda f: fig.savefig(f, format=path.suffix[1:] or "png", dpi=110), binary=True)
+    image_format = path.suffix[1:] or "png"
+    return write_atomically(path, lambda f: fig.savefig(f, format=image_format, dpi=110), binary=True)
   finally:
     plt.close(fig)
 
@@ -62,6 +63,31 @@ def _outline(stable: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> li
     if not padded[r + 1, c + 2]:  # right
       segs.append([(x1, y0), (x1, y1)])
   return segs
+
+
+def _mark_cells(ax, line_collection, x_edges, y_edges, clipped, no_signal, collapsed, stable) -> None:
+  """Hatches a panel's no-signal and collapsed cells and outlines its stable region."""
+  if no_signal.any():
+    ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped, mask=~no_signal), facecolor="none",
+              hatch="////", hatchcolor=_HATCH, linewidth=0)
+  if collapsed.any():
+    ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped, mask=~collapsed), facecolor="none",
+              hatch="..", hatchcolor=_COLLAPSED, linewidth=0)
+  segs = _outline(stable, x_edges, y_edges)
+  if segs:
+    ax.add_collection(line_collection(segs, colors=_OUTLINE, linewidths=2.0, zorder=3, clip_on=False))
+
+
+def _legend_handles(plt, patch, non_finite: bool, no_signal: bool, collapsed: bool) -> list:
+  handles = [patch(facecolor="none", edgecolor=_OUTLINE, linewidth=1.8, label="stable")]
+  if non_finite:
+    handles.append(patch(facecolor=_NON_FINITE, label="non-finite"))
+  if no_signal:
+    handles.append(patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH,
+                         label="no signal (0 / 0)"))
+  if collapsed:
+    handles.append(patch(facecolor="white", hatch="..", edgecolor=_COLLAPSED, label="collapsed"))
+  return handles
 
 
 def heatmaps(result, path, metric: str = "forward") -> Path:
@@ -117,15 +143,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
     for j, act in enumerate(result.activations):
       ax = axes[i, j]
       mesh = ax.pcolormesh(x_edges, y_edges, shown[i, j], cmap=cmap, norm=norm, shading="flat")
-      if no_signal[i, j].any():
-        ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped[i, j], mask=~no_signal[i, j]), facecolor="none",
-                  hatch="////", hatchcolor=_HATCH, linewidth=0)
-      if collapsed[i, j].any():
-        ax.pcolor(x_edges, y_edges, np.ma.masked_array(clipped[i, j], mask=~collapsed[i, j]), facecolor="none",
-                  hatch="..", hatchcolor=_COLLAPSED, linewidth=0)
-      segs = _outline(verdict[i, j] == "stable", x_edges, y_edges)
-      if segs:
-        ax.add_collection(LineCollection(segs, colors=_OUTLINE, linewidths=2.0, zorder=3, clip_on=False))
+      _mark_cells(ax, LineCollection, x_edges, y_edges, clipped[i, j], no_signal[i, j], collapsed[i, j],
+                  verdict[i, j] == "stable")
       ax.set_title(f"{scheme} / {act}", fontsize=10)
       ax.set_yticks(np.arange(len(widths)), [str(w) for w in widths])
       if not x_even:
@@ -137,14 +156,7 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
         ax.set_xlabel("depth")
   bar = fig.colorbar(mesh, ax=axes, extend="both", shrink=min(1.0, 0.35 + 0.15 * n_rows), pad=0.02)
   bar.set_label(label)
-  handles = [Patch(facecolor="none", edgecolor=_OUTLINE, linewidth=1.8, label="stable")]
-  if non_finite.any():
-    handles.append(Patch(facecolor=_NON_FINITE, label="non-finite"))
-  if no_signal.any():
-    handles.append(Patch(facecolor=plt.get_cmap(_CMAP)(0.0), hatch="////", edgecolor=_HATCH,
-                         label="no signal (0 / 0)"))
-  if collapsed.any():
-    handles.append(Patch(facecolor="white", hatch="..", edgecolor=_COLLAPSED, label="collapsed"))
+  handles = _legend_handles(plt, Patch, non_finite.any(), no_signal.any(), collapsed.any())
   fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
   fig.suptitle(f"jaxinit sweep: {label} ({result.architecture}, batch {result.batch}, "
                f"{result.seeds} seeds, bias std {result.bias_std:g}"
@@ -152,7 +164,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   return _save(plt, fig, path)
 
 
-def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activation: str, sigma_b2: float) -> Path:
+def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activation: str,
+                  sigma_b2: float) -> Path:
   """Writes chi_1 and the correlation depth scale xi_c against sigma_w^2, with the edge of chaos.
 
   Args:
@@ -195,8 +208,9 @@ def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activatio
     from matplotlib.transforms import blended_transform_factory
 
     at_top = blended_transform_factory(top.transData, top.transAxes)
-    top.text(edge_sigma_w2, 0.96, "ordered  ", ha="right", va="top", fontsize=9, color="#3050c0", transform=at_top)
-    top.text(edge_sigma_w2, 0.96, "  chaotic", ha="left", va="top", fontsize=9, color="#c04030", transform=at_top)
+    label = dict(va="top", fontsize=9, transform=at_top)
+    top.text(edge_sigma_w2, 0.96, "ordered  ", ha="right", color="#3050c0", **label)
+    top.text(edge_sigma_w2, 0.96, "  chaotic", ha="left", color="#c04030", **label)
   bottom.legend(loc="upper right", fontsize=9)
   fig.suptitle(f"{activation}: mean-field phase diagram at $\\sigma_b^2$ = {sigma_b2:g}", fontsize=11)
   return _save(plt, fig, path)

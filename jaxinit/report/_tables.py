@@ -62,8 +62,9 @@ def rows(result) -> list[dict]:
 
 def parameters(result) -> dict:
   """The run's options, engines and whether it was interrupted, as JSON values."""
-  return {"schemes": list(result.schemes), "activations": list(result.activations), "widths": list(result.widths),
-          "depths": list(result.depths), "seeds": result.seeds, "batch": result.batch, "bias_std": result.bias_std,
+  return {"schemes": list(result.schemes), "activations": list(result.activations),
+          "widths": list(result.widths), "depths": list(result.depths), "seeds": result.seeds,
+          "batch": result.batch, "bias_std": result.bias_std,
           "architecture": result.architecture, "engines": list(result.engines),
           "scheme_engines": {s: list(e) for s, e in zip(result.schemes, result.scheme_engines, strict=True)},
           "branch_scale": result.branch_scale, "input_correlation": result.input_correlation,
@@ -103,7 +104,8 @@ def summary_table(result):
   """
   from rich.table import Table
 
-  table = Table(title=f"jaxinit sweep: {result.architecture}, depths {result.depths[0]}..{result.depths[-1]}, "
+  depths = f"{result.depths[0]}..{result.depths[-1]}"
+  table = Table(title=f"jaxinit sweep: {result.architecture}, depths {depths}, "
                 f"batch {result.batch}, {result.seeds} seeds, bias std {result.bias_std:g}")
   table.add_column("scheme", no_wrap=True, style="bold")
   table.add_column("activation", no_wrap=True)

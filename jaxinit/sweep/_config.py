@@ -155,10 +155,12 @@ def _check_elementwise(act: _activations.Activation) -> None:
   try:
     out = jax.eval_shape(act.fn, probe)
   except Exception as e:  # noqa: BLE001 -- whatever it raised, name the activation
-    raise SweepConfigError("activation", act.name, f"fails on a float32 array of shape {_PROBE_SHAPE}: {e}") from None
+    raise SweepConfigError("activation", act.name,
+                           f"fails on a float32 array of shape {_PROBE_SHAPE}: {e}") from None
   shape = getattr(out, "shape", None)
   if shape != _PROBE_SHAPE:
-    raise SweepConfigError("activation", act.name, f"must be elementwise; it maps shape {_PROBE_SHAPE} to {shape}")
+    raise SweepConfigError("activation", act.name,
+                           f"must be elementwise; it maps shape {_PROBE_SHAPE} to {shape}")
 
 
 def _check_draws(schemes: Sequence[Scheme], widths: Sequence[int]) -> None:
@@ -173,8 +175,8 @@ def _check_draws(schemes: Sequence[Scheme], widths: Sequence[int]) -> None:
         out = jax.eval_shape(lambda k, init=s.init, shape=shape: init(k, shape, jnp.float32), key)
       except (ValueError, TypeError) as e:
         reason = f"{e} (the sweep's layers are dense {width} x {width} kernels)"
-        raise SweepConfigError("scheme", s.label, reason,
-                               f"sweep: scheme={s.label!r} fails on a {width} x {width} kernel: {reason}") from None
+        message = f"sweep: scheme={s.label!r} fails on a {width} x {width} kernel: {reason}"
+        raise SweepConfigError("scheme", s.label, reason, message) from None
       if getattr(out, "shape", None) != shape:
         raise SweepConfigError("scheme", s.label, f"drew shape {getattr(out, 'shape', out)} for a kernel of "
                                f"shape {shape}; it must return the shape it is asked for")
@@ -221,7 +223,8 @@ def _check_grid(config: "SweepConfig") -> None:
   if not 0.0 <= config.input_correlation < 1.0:
     raise SweepConfigError("input_correlation", config.input_correlation, "must be in [0, 1)")
   if config.architecture not in ARCHITECTURES:
-    raise SweepConfigError("architecture", config.architecture, f"expected one of {', '.join(map(repr, ARCHITECTURES))}")
+    raise SweepConfigError("architecture", config.architecture,
+                           f"expected one of {', '.join(map(repr, ARCHITECTURES))}")
   if config.engine not in ENGINES:
     raise SweepConfigError("engine", config.engine, f"expected one of {', '.join(map(repr, ENGINES))}")
 

@@ -96,7 +96,8 @@ def standard_draw(key, shape: tuple[int, ...], family: str) -> jax.Array:
     return initializer_draw(_structured.orthogonal(), shape)(key)
   if family == "uniform":
     return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0) * math.sqrt(3.0)
-  raise ValueError(f"standard_draw: family={family!r}; expected normal, truncated_normal, uniform or orthogonal")
+  raise ValueError(f"standard_draw: family={family!r}; expected normal, truncated_normal, uniform or "
+                   "orthogonal")
 
 
 def group_draws(groups: Sequence[Group], sampled: Sequence[bool], key, width: int, batch: int) -> list:

@@ -32,7 +32,7 @@ class Network(NamedTuple):
 
 
 class Exponents(NamedTuple):
-  """Powers of two per (activation, scheme): the carry's signal rows are ``2^signal`` times the stored rows."""
+  """Powers of two per (activation, scheme): the true signal rows are ``2^signal`` times the stored ones."""
   signal: jax.Array
   tangent: jax.Array
 
@@ -78,22 +78,23 @@ def mlp_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sample
   if net.has_bias:
     pre = pre + bias
   phi, slope = _slopes(net, pre)
-  carry = jnp.concatenate([phi * _per_config(jnp.exp2(-out.signal)),
-                           slope * product[..., batch:, :] * std * _per_config(jnp.exp2(scale.tangent - out.tangent))],
-                          axis=-2)
+  tangent = slope * product[..., batch:, :] * std * _per_config(jnp.exp2(scale.tangent - out.tangent))
+  carry = jnp.concatenate([phi * _per_config(jnp.exp2(-out.signal)), tangent], axis=-2)
   carry = jax.lax.optimization_barrier(carry)  # read by the statistics, not recomputed in each
   return LayerOut(carry, product, log_scale, bias, log_std + LN2 * scale.tangent, slope)
 
 
-def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sampled: bool, bias, branch_scale,
-                 log_std) -> LayerOut:
+def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sampled: bool, bias,
+                 branch_scale, log_std) -> LayerOut:
   """``x' = x + eta (phi(x) W + b)``; the tangent ``t' = t + eta (phi'(x) t) W``."""
   batch = net.batch
   std = jnp.exp(jnp.asarray(log_std))[:, None, None]
   phi, slope = _slopes(net, rows[..., :batch, :] * _per_config(jnp.exp2(scale.signal)))
-  branch_in = jnp.concatenate([phi * _per_config(jnp.exp2(-scale.signal)), slope * rows[..., batch:, :]], axis=-2)
+  branch_in = jnp.concatenate([phi * _per_config(jnp.exp2(-scale.signal)), slope * rows[..., batch:, :]],
+                              axis=-2)
   product = _matmul(net, branch_in, draw, sampled)
-  branch = product[..., :batch, :] * std + (bias * _per_config(jnp.exp2(-scale.signal)) if net.has_bias else 0.0)
+  branch_bias = bias * _per_config(jnp.exp2(-scale.signal)) if net.has_bias else 0.0
+  branch = product[..., :batch, :] * std + branch_bias
   carry = jnp.concatenate(
       [(rows[..., :batch, :] + branch_scale * branch) * _per_config(jnp.exp2(scale.signal - out.signal)),
        (rows[..., batch:, :] + branch_scale * std * product[..., batch:, :])
@@ -164,7 +165,8 @@ def make_run(schemes: Sequence[Scheme], net: Network, depth: int, sampled: Seque
     draws, bias = jax.lax.optimization_barrier(
         (_engines.group_draws(groups, sampled, key_weights, width, batch), bias))
     new_carries, rows = [], []
-    for (rows_in, scale, out), draw, is_sampled, log_std in zip(carries, draws, sampled, log_stds, strict=True):
+    for (rows_in, scale, out), draw, is_sampled, log_std in zip(carries, draws, sampled, log_stds,
+                                                                 strict=True):
       result = layer_fn(net, rows_in, scale, out, draw, is_sampled, bias, branch_scale, log_std)
       stats, after = layer_stats(net, result, out)
       new_carries.append((result.carry, out, after))

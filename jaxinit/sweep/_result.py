@@ -82,7 +82,8 @@ class SweepResult:
   bias_std = property(lambda self: self.config.bias_std, doc="Std of the biases.")
   architecture = property(lambda self: self.config.architecture, doc='"mlp" or "resnet".')
   branch_scale = property(lambda self: self.config.branch_scale, doc="The residual branch multiplier.")
-  input_correlation = property(lambda self: self.config.input_correlation, doc="Correlation of paired inputs.")
+  input_correlation = property(lambda self: self.config.input_correlation,
+                               doc="Correlation of paired inputs.")
   activation_params = property(lambda self: tuple(a.param for a in self.config.activations),
                                doc="Each activation's parameter (a leaky ReLU's slope), or None.")
   activation_fns = property(lambda self: tuple(a.fn for a in self.config.activations),

@@ -68,14 +68,22 @@ def signal_stats(log_x, squares, dot_bias, total, pairs, bias, width: int):
   cross = dot_bias * jnp.exp(log_x - big)
   bias_term = bias_sq * jnp.exp(-big)
   row_sq = squares * signal_term + 2.0 * cross + bias_term  # sum_n h^2 per row, times exp(-M)
-  row_mean = total * jnp.exp(log_x - 0.5 * big) + jnp.sum(bias) * jnp.exp(-0.5 * big)  # sum_n h, times exp(-M/2)
+  # sum_n h per row, times exp(-M/2)
+  row_mean = total * jnp.exp(log_x - 0.5 * big) + jnp.sum(bias) * jnp.exp(-0.5 * big)
   pair_dot = pairs * signal_term + cross[..., 0:n_rows:2] + cross[..., 1:n_rows:2] + bias_term
   norm = jnp.sqrt(row_sq[..., 0:n_rows:2] * row_sq[..., 1:n_rows:2])
-  corr = jnp.mean(jnp.where(norm > 0, pair_dot / jnp.where(norm > 0, norm, 1.0), 1.0), axis=-1)
+  # two all-zero rows are identical (cosine 1) and a zero row has no spread; a nan row stays nan
+  cosine = jnp.where(norm > 0, pair_dot / jnp.where(norm > 0, norm, 1.0), _unless_nan(norm, 1.0))
+  corr = jnp.mean(cosine, axis=-1)
   var = jnp.maximum(row_sq - jnp.square(row_mean) / width, 0.0)
-  spread = jnp.mean(jnp.where(row_sq > 0, var / jnp.where(row_sq > 0, row_sq, 1.0), 0.0), axis=-1)
+  spread = jnp.mean(jnp.where(row_sq > 0, var / jnp.where(row_sq > 0, row_sq, 1.0), _unless_nan(row_sq, 0.0)),
+                    axis=-1)
   log_q = big[..., 0] + jnp.log(jnp.sum(row_sq, axis=-1)) - math.log(n_rows * width)
   return log_q, corr, spread
+
+
+def _unless_nan(x, value: float):
+  return jnp.where(jnp.isnan(x), jnp.nan, value)
 
 
 def next_exponent(exponent, squares, count: int, limit: float | None):

@@ -261,10 +261,10 @@ def sweep(schemes=_D["schemes"], activations=_D["activations"], depths=_D["depth
   if config is None:
     config = SweepConfig(**given)
   elif given:
-    raise SweepConfigError("config", config, f"comes with {', '.join(f'{k}=' for k in given)}: pass the options "
-                           "either in config or as arguments, not both",
-                           f"sweep: config= and {', '.join(sorted(given))} given together; pass the options "
-                           "either in config or as arguments, not both")
+    names = ", ".join(sorted(given))
+    advice = "pass the options either in config or as arguments, not both"
+    raise SweepConfigError("config", config, f"comes with {names}: {advice}",
+                           f"sweep: config= and {names} given together; {advice}")
   elif not isinstance(config, SweepConfig):
     raise SweepConfigError("config", config, "must be a SweepConfig")
   the_plan = plan(config)

@@ -127,27 +127,6 @@ def test_sweep_heatmaps_are_images(report, name):
   assert image.std() > 0  # not a blank canvas
 
 
-def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
-  import matplotlib.figure
-
-  import jaxinit
-  from jaxinit.report import _plots
-
-  legends = []
-  save = matplotlib.figure.Figure.savefig
-
-  def savefig(fig, *args, **kwargs):
-    legends.extend(t.get_text() for legend in fig.legends for t in legend.get_texts())
-    return save(fig, *args, **kwargs)
-
-  monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
-  r = jaxinit.sweep({"const": jaxinit.constant(0.1), "he": jaxinit.he_normal()}, ("tanh",), depths=(1, 2),
-                    widths=(8,), batch=4, seeds=1)
-  assert r.verdict()[0].tolist() == [[["collapsed", "collapsed"]]]  # every unit identical
-  _plots.heatmaps(r, tmp_path / "h.png")
-  assert "collapsed" in legends
-
-
 def test_index_html_shows_the_figures_and_the_table_offline(report):
   page = (report[3] / "index.html").read_text()
   assert '<img src="heatmap_forward.png"' in page and '<img src="heatmap_gradient.png"' in page

@@ -1,4 +1,4 @@
-"""The dispatcher and its command protocol; errors that surface while running or writing are one line, exit 2."""
+"""The dispatcher and its command protocol; errors while running or writing are one line and exit 2."""
 
 import contextlib
 import errno
@@ -47,7 +47,8 @@ def _command(error):
   def run(args, console):
     console.print("partial output")
     raise error
-  return types.SimpleNamespace(NAME="probe", HELP="raises", add_arguments=lambda p: p.add_argument("--x"), run=run)
+  return types.SimpleNamespace(NAME="probe", HELP="raises", add_arguments=lambda p: p.add_argument("--x"),
+                               run=run)
 
 
 @pytest.mark.parametrize(("error", "line"), [
@@ -70,8 +71,8 @@ TINY = ["--schemes", "he_normal", "--activations", "relu", "--depths", "1:3", "-
 def test_odd_batch_is_one_line_naming_the_option(tmp_path, batch):
   code, out, err = _run(["sweep", *TINY, "--batch", batch, "--out", str(tmp_path)])
   assert code == 2 and out == ""
-  assert err.strip().splitlines() == [f"jaxinit: error: --batch '{batch}': must be even: inputs come in pairs "
-                                      "(rows 2i and 2i + 1) whose correlation the sweep measures"]
+  assert err.strip().splitlines() == [f"jaxinit: error: --batch '{batch}': must be even: inputs come in "
+                                      "pairs (rows 2i and 2i + 1) whose correlation the sweep measures"]
 
 
 def test_a_full_disk_is_one_line_exit_2_and_no_partial_file(tmp_path, monkeypatch):

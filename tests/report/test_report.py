@@ -1,4 +1,4 @@
-"""The report layer: one summary builder, files written whole or not at all, non-finite values alike in JSON and CSV."""
+"""The report layer: one summary builder, whole files or none, non-finite values alike in JSON and CSV."""
 
 import csv
 import errno
@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import os
+import stat
 
 import jax
 import jax.numpy as jnp
@@ -122,3 +123,33 @@ def test_atomic_write_replaces_whole_files(tmp_path):
   with pytest.raises(ZeroDivisionError):
     report.write_atomically(path, lambda f: (f.write("half"), 1 / 0))
   assert path.read_text() == "two" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_devices_and_links_are_written_through_not_replaced(tmp_path):
+  # renaming a temporary file over /dev/null would replace the device with a regular file
+  report.write_atomically(os.devnull, lambda f: f.write("discarded"))
+  assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+  real = tmp_path / "real.txt"
+  real.write_text("old")
+  link = tmp_path / "link.txt"
+  link.symlink_to(real)
+  report.write_atomically(link, lambda f: f.write("new"))
+  assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
+  import matplotlib.figure
+
+  legends = []
+  save = matplotlib.figure.Figure.savefig
+
+  def savefig(fig, *args, **kwargs):
+    legends.extend(t.get_text() for legend in fig.legends for t in legend.get_texts())
+    return save(fig, *args, **kwargs)
+
+  monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+  r = jaxinit.sweep({"const": jaxinit.constant(0.1), "he": jaxinit.he_normal()}, ("tanh",), depths=(1, 2),
+                    widths=(8,), batch=4, seeds=1)
+  assert r.verdict()[0].tolist() == [[["collapsed", "collapsed"]]]  # every unit identical
+  report.heatmaps(r, tmp_path / "h.png")
+  assert "collapsed" in legends

@@ -81,7 +81,8 @@ def test_sampled_gaussian_product_has_the_dense_products_law():
 def test_sampled_orthogonal_product_keeps_inner_products_exactly():
   # X W for orthogonal W preserves X X^T; a Haar frame F (orthonormal rows) gives X W = L F with L L^T = X X^T
   n, rows_n = 32, 6
-  rows = jax.random.normal(jax.random.key(3), (rows_n, n), jnp.float32) * jnp.arange(1, rows_n + 1, dtype=jnp.float32)[:, None]
+  sizes = jnp.arange(1, rows_n + 1, dtype=jnp.float32)[:, None]
+  rows = jax.random.normal(jax.random.key(3), (rows_n, n), jnp.float32) * sizes
   frame = _engines.initializer_draw(jaxinit.orthogonal(), (n, rows_n))(jax.random.key(4)).T
   product = np.asarray(jax.jit(_engines.sampled_product)(rows, frame), np.float64)
   gram = np.asarray(rows, np.float64) @ np.asarray(rows, np.float64).T
@@ -100,7 +101,7 @@ def test_sampled_product_keeps_zero_rows_zero():
 def test_standard_draws_have_unit_variance_entries(family):
   n = 64
   w = np.asarray(jax.jit(lambda k: standard_draw(k, (n, n), family))(jax.random.key(6)), np.float64)
-  if family == "orthogonal":  # a Haar matrix: W W^T = I, so entries have variance exactly 1 / N ... times N here
+  if family == "orthogonal":  # the unit draw is a Haar matrix itself: W W^T = I
     chex.assert_trees_all_close(w @ w.T, np.eye(n), atol=1e-5)
     return
   # 4096 entries of unit variance and finite fourth moment: the sample variance is 1 +- ~0.03

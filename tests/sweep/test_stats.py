@@ -61,3 +61,12 @@ def test_signal_stats_match_float64(log_x):
   assert got[0] == pytest.approx(want[0], rel=1e-6, abs=1e-4)
   assert got[1] == pytest.approx(want[1], abs=1e-5)
   assert got[2] == pytest.approx(want[2], abs=1e-5)
+
+
+def test_signal_stats_of_a_nan_signal_are_nan_and_of_a_zero_signal_collapsed():
+  y = jnp.zeros((4, 8), jnp.float32)
+  zero = [float(v) for v in _signal_stats(jnp.float32(0.0), y, jnp.zeros(8, jnp.float32))]
+  assert zero[0] == -math.inf and zero[1] == 1.0 and zero[2] == 0.0
+  y_nan = y.at[:, 0].set(jnp.nan)
+  nan = [float(v) for v in _signal_stats(jnp.float32(0.0), y_nan, jnp.zeros(8, jnp.float32))]
+  assert all(math.isnan(v) for v in nan), nan  # never a cosine of 1 or a spread of 0 for a nan network
