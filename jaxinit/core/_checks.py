@@ -35,7 +35,8 @@ def check_dtype(dtype, where: str) -> np.dtype | None:
         f"{where}: dtype={dt.name!r} is not a floating or complex dtype; "
         "initializers return inexact arrays")
   if dt.name in _NO_ZERO_DTYPES:
-    raise TypeError(f"{where}: dtype={dt.name!r} has no zero and no sign (a scale format); it cannot hold weights")
+    raise TypeError(f"{where}: dtype={dt.name!r} has no zero and no sign (a scale format); "
+                    "it cannot hold weights")
   return dt
 
 
@@ -156,7 +157,8 @@ def check_key(key, where: str):
   if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
     if shape == ():
       return key
-    raise TypeError(f"{where}: key has shape {shape}; an initializer takes one key (vmap over a batch of keys)")
+    raise TypeError(f"{where}: key has shape {shape}; an initializer takes one key "
+                    "(vmap it over a batch of keys)")
   if dtype is not None and np.dtype(dtype) == np.uint32 and shape in ((2,), (4,)):
     return key  # a legacy raw key, jax.random.PRNGKey(seed)
   raise TypeError(f"{where}: key={_short_repr(key)} is not a PRNG key; pass jax.random.key(seed)")

@@ -80,6 +80,9 @@ def describe(init) -> Description:
   Returns:
     A :class:`Description`.
 
+  Raises:
+    Nothing: any object is described (``"opaque"`` when it carries no description).
+
   Examples:
     >>> import jaxinit
     >>> jaxinit.describe(jaxinit.he_normal()).spec.scale

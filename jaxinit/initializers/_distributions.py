@@ -143,7 +143,7 @@ def normal(stddev=1e-2, dtype: DTypeLike | None = None) -> _checks.Initializer:
 
 def truncated_normal(stddev=1e-2, dtype: DTypeLike | None = None, lower=-2.0,
                      upper=2.0) -> _checks.Initializer:
-  """Builds an initializer of N(0, 1) truncated to (lower, upper), times ``stddev`` (jax's, sample for sample).
+  """Builds an initializer of ``stddev`` times N(0, 1) truncated to (lower, upper): jax's, sample for sample.
 
   Like jax, ``stddev`` is the std *before* truncation; the samples' std is smaller
   (0.8796 stddev for the default bounds). The variance-scaling schemes correct for it.

@@ -149,8 +149,12 @@ def for_activation(activation, distribution: Distribution = "truncated_normal",
     >>> init = jaxinit.for_activation("tanh", distribution="normal")
     >>> jaxinit.describe(init).spec.scale == jaxinit.gain("tanh") ** 2
     True
+
+  References:
+    He et al., Delving Deep into Rectifiers, 2015.
   """
-  return build_variance_scaling(gain(activation, param) ** 2, mode, distribution, in_axis, out_axis, batch_axis,
-                                dtype, "for_activation")
+  scale = gain(activation, param) ** 2
+  return build_variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis, dtype,
+                                "for_activation")
 
 

@@ -25,7 +25,7 @@ from jaxinit.core import _checks
 from jaxinit.initializers._describe import OPAQUE, Description
 
 Draw = Callable[[jax.Array, tuple[int, ...], np.dtype, object], jax.Array]
-"""A sampling rule ``draw(key, shape, dtype, out_sharding) -> Array`` (any inexact dtype; the skeleton casts)."""
+"""A sampling rule ``draw(key, shape, dtype, out_sharding) -> Array``, in the dtype or a wider one."""
 
 
 def initializer(draw: Draw, *, where: str, dtype=None, description: Description = OPAQUE,
@@ -76,6 +76,11 @@ def _real_part(dtype: np.dtype) -> np.dtype:
   return np.dtype(np.array(0, dtype).real.dtype)
 
 
+def _canonical(dtype: np.dtype) -> np.dtype:
+  """The dtype jax computes in for ``dtype``: float64 is float32 unless ``jax_enable_x64`` is on."""
+  return np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+
+
 def _largest(dtype: np.dtype) -> float:
   """The largest finite value of ``dtype`` (of its real part), as a Python float."""
   return float(jnp.finfo(_real_part(dtype)).max)
@@ -118,6 +123,7 @@ def working_dtype(dtype: np.dtype, where: str, scalars: Mapping[str, object]) ->
   Raises:
     ValueError: a scalar beyond every available dtype's range, naming it and ``dtype``.
   """
+  dtype = _canonical(dtype)
   candidates = _wider_dtypes(_checks.sampling_dtype(dtype))
   need = 0.0
   for label, value in scalars.items():
@@ -126,8 +132,8 @@ def working_dtype(dtype: np.dtype, where: str, scalars: Mapping[str, object]) ->
       continue
     magnitude = _magnitude(value)
     if not any(magnitude <= _largest(c) for c in candidates):
-      raise ValueError(f"{where}: {label}={magnitude:g} is beyond the range of {dtype.name} and of every float "
-                       f"it can be computed in (largest finite {_largest(candidates[-1]):g})")
+      raise ValueError(f"{where}: {label}={magnitude:g} is beyond the range of {dtype.name} and of every "
+                       f"float it can be computed in (largest finite {_largest(candidates[-1]):g})")
     need = max(need, magnitude)
   for candidate in candidates:
     if need <= _largest(candidate):
@@ -140,7 +146,7 @@ def saturate(x: jax.Array, dtype: np.dtype) -> jax.Array:
 
   In-range values are unchanged bit for bit, so the clip costs jax parity nothing.
   """
-  fmax = jnp.finfo(_real_part(dtype)).max
+  fmax = jnp.finfo(_real_part(_canonical(dtype))).max
   if _checks.is_complex(x.dtype):
     bound = jnp.array(fmax, x.real.dtype)
     x = jax.lax.complex(jnp.clip(x.real, -bound, bound), jnp.clip(x.imag, -bound, bound))

@@ -52,7 +52,8 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None = None)
   rows are all other axes flattened; it has orthonormal columns if it is tall and
   orthonormal rows if it is wide, times ``scale``. Same samples as jax in float32,
   float64 and complex; bfloat16, float16 and float8 kernels (where jax raises) are
-  built in float32 and rounded, and ``out_sharding`` is honoured (jax raises).
+  built in float32 and rounded, and ``out_sharding`` is honoured (jax raises). Entries
+  beyond the dtype's range saturate to its largest finite value.
 
   Args:
     scale: the multiplier (finite, > 0), e.g. a gain from :func:`gain`.
@@ -65,6 +66,7 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None = None)
   Raises:
     ValueError: a bad ``scale`` here; a rank below 2 or ``column_axis`` out of range
       at call time.
+    TypeError: an integer or bool ``dtype``; a ``key`` that is not a PRNG key.
 
   Examples:
     >>> import jax, jax.numpy as jnp, jaxinit
@@ -79,7 +81,8 @@ def orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None = None)
   if not isinstance(scale, jax.core.Tracer):
     _checks.check_positive(scale, "scale", where)
   rule = _orthogonal_rule(scale, _check_column_axis(column_axis, where), where)
-  return _skeleton.initializer(rule, where=where, dtype=dtype, description=Description("orthogonal", scale=scale))
+  description = Description("orthogonal", scale=scale)
+  return _skeleton.initializer(rule, where=where, dtype=dtype, description=description)
 
 
 def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> _checks.Initializer:
@@ -102,6 +105,7 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype: DTypeLike | None =
   Raises:
     ValueError: a bad ``scale`` here; at call time a rank other than 3, 4 or 5, an
       empty window, or ``in > out`` (the centre cannot then be an isometry).
+    TypeError: an integer or bool ``dtype``; a ``key`` that is not a PRNG key.
 
   Examples:
     >>> import jax, jaxinit
@@ -137,7 +141,9 @@ def identity(gain=1.0, dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds an initializer of ``gain`` times the identity matrix (PyTorch's ``eye_``).
 
   For a non-square ``(in, out)`` kernel the ones sit on the main diagonal: the layer
-  copies the first ``min(in, out)`` inputs to the first outputs.
+  copies the first ``min(in, out)`` inputs to the first outputs. The key is ignored.
+  A ``gain`` beyond the dtype's range saturates on the diagonal and the rest stays zero
+  (``identity(1e5)`` in float16 has 65504 on its diagonal).
 
   Args:
     gain: the multiplier (finite, > 0).
@@ -148,6 +154,7 @@ def identity(gain=1.0, dtype: DTypeLike | None = None) -> _checks.Initializer:
 
   Raises:
     ValueError: a bad ``gain`` here; a rank other than 2 at call time.
+    TypeError: an integer or bool ``dtype``.
 
   Examples:
     >>> import jax, jaxinit
@@ -192,6 +199,7 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> _checks.Initialize
   Raises:
     ValueError: a bad ``groups`` here; at call time a rank other than 3, 4 or 5, an
       empty window, or ``out`` not divisible by ``groups``.
+    TypeError: an integer or bool ``dtype``.
 
   Examples:
     >>> import jax, jax.numpy as jnp, jaxinit
@@ -246,6 +254,7 @@ def sparse(sparsity, stddev=0.01, dtype: DTypeLike | None = None) -> _checks.Ini
 
   Raises:
     ValueError: a bad ``sparsity`` or ``stddev`` here; a rank below 2 at call time.
+    TypeError: an integer, bool or (at call time) complex ``dtype``; a bad ``key``.
 
   Examples:
     >>> import jax, jaxinit

@@ -11,7 +11,8 @@ from jaxinit.initializers import _skeleton
 from jaxinit.initializers._variance_scaling import build_variance_scaling
 
 
-def torch_default_kernel(in_axis: _checks.Axes = -2, out_axis: _checks.Axes = -1, batch_axis: _checks.Axes = (),
+def torch_default_kernel(in_axis: _checks.Axes = -2, out_axis: _checks.Axes = -1,
+                         batch_axis: _checks.Axes = (),
                          dtype: DTypeLike | None = None) -> _checks.Initializer:
   """Builds PyTorch's default Linear/Conv weight init: U(-1/sqrt(fan_in), +1/sqrt(fan_in)).
 
@@ -44,7 +45,7 @@ def torch_default_kernel(in_axis: _checks.Axes = -2, out_axis: _checks.Axes = -1
 
 
 def torch_default_bias(fan_in: int, dtype: DTypeLike | None = None) -> _checks.Initializer:
-  """Builds PyTorch's default Linear/Conv bias init: U(-1/sqrt(fan_in), +1/sqrt(fan_in)) with the *weight's* fan_in.
+  """Builds PyTorch's default Linear/Conv bias init: U(+-1/sqrt(fan_in)) with the *weight's* fan_in.
 
   The bias's own shape says nothing about the layer's fan-in, so it is given here.
   Variance 1 / (3 fan_in).

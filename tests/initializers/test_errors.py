@@ -33,7 +33,8 @@ FACTORY_ERRORS = [
     (lambda: jaxinit.sparse(0.5, stddev=0), ValueError, "stddev=0"),
     (lambda: jaxinit.torch_default_bias(0), ValueError, "fan_in=0"),
     (lambda: jaxinit.torch_default_bias(2.5), ValueError, "fan_in=2.5"),
-    # a string scale was accepted here and failed when called; axes naming one axis twice only failed when called
+    # a string scale was accepted here and failed when called; axes naming one axis twice failed only
+    # when called
     (lambda: jaxinit.variance_scaling("2", "fan_in", "normal"), ValueError, "scale='2'"),
     (lambda: jaxinit.variance_scaling(True, "fan_in", "normal"), ValueError, "scale=True"),
     (lambda: jaxinit.variance_scaling(jnp.ones(2), "fan_in", "normal"), ValueError, "scale=Array([1., 1.]"),
@@ -43,8 +44,10 @@ FACTORY_ERRORS = [
     (lambda: jaxinit.glorot_uniform(in_axis=(0, 1), out_axis=1), ValueError, "in_axis=(0, 1) and out_axis=1"),
     (lambda: jaxinit.lecun_normal(batch_axis=-2), ValueError, "in_axis=-2 and batch_axis=-2"),
     (lambda: jaxinit.he_uniform(in_axis=(0, 0), out_axis=2), ValueError, "in_axis=(0, 0) name axis 0 twice"),
-    (lambda: jaxinit.torch_default_kernel(out_axis=-2), ValueError, "torch_default_kernel: in_axis=-2 and out_axis"),
-    (lambda: jaxinit.for_activation("relu", out_axis=-2), ValueError, "for_activation: in_axis=-2 and out_axis"),
+    (lambda: jaxinit.torch_default_kernel(out_axis=-2), ValueError,
+     "torch_default_kernel: in_axis=-2 and out_axis"),
+    (lambda: jaxinit.for_activation("relu", out_axis=-2), ValueError,
+     "for_activation: in_axis=-2 and out_axis"),
     (lambda: jaxinit.calculate_gain("swish"), ValueError, "nonlinearity='swish'"),
     (lambda: jaxinit.calculate_gain("leaky_relu", "steep"), ValueError, "param='steep'"),
     (lambda: jaxinit.calculate_gain("leaky_relu", True), ValueError, "param=True"),
@@ -65,7 +68,8 @@ def test_factory_time_errors(make, exc, message):
 CALL_ERRORS = [
     (jaxinit.he_normal(), (10,), jnp.float32, ValueError, "shape=(10,)"),
     (jaxinit.glorot_uniform(), (), jnp.float32, ValueError, "shape=()"),
-    (jaxinit.variance_scaling(1.0, "fan_in", "normal", in_axis=3), (4, 5), jnp.float32, ValueError, "in_axis=3"),
+    (jaxinit.variance_scaling(1.0, "fan_in", "normal", in_axis=3), (4, 5), jnp.float32,
+     ValueError, "in_axis=3"),
     (jaxinit.variance_scaling(1.0, "fan_in", "normal", in_axis=1, out_axis=-1), (4, 5), jnp.float32,
      ValueError, "overlap for shape=(4, 5)"),
     (jaxinit.he_normal(), (4, -5), jnp.float32, ValueError, "shape=(4, -5)"),
@@ -100,8 +104,9 @@ def test_rank_one_works_with_explicit_axes_and_zero_size_is_empty():
     assert init(KEY, (0, 5)).shape == (0, 5)
 
 
-RANDOM_INITS = [jaxinit.he_normal(), jaxinit.glorot_uniform(), jaxinit.variance_scaling(1.0, "fan_avg", "normal"),
-                jaxinit.normal(), jaxinit.truncated_normal(), jaxinit.uniform(), jaxinit.orthogonal(),
+RANDOM_INITS = [jaxinit.he_normal(), jaxinit.glorot_uniform(),
+                jaxinit.variance_scaling(1.0, "fan_avg", "normal"), jaxinit.normal(),
+                jaxinit.truncated_normal(), jaxinit.uniform(), jaxinit.orthogonal(),
                 jaxinit.delta_orthogonal(), jaxinit.sparse(0.5), jaxinit.torch_default_kernel(),
                 jaxinit.torch_default_bias(4), jaxinit.for_activation("tanh")]
 

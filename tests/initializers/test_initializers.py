@@ -45,7 +45,8 @@ class Case:
 
 CASES = [
     Case("glorot_normal", jaxinit.glorot_normal, JI.glorot_normal, fan_var(1.0, "fan_avg"), complex_ok=True),
-    Case("glorot_uniform", jaxinit.glorot_uniform, JI.glorot_uniform, fan_var(1.0, "fan_avg"), complex_ok=True),
+    Case("glorot_uniform", jaxinit.glorot_uniform, JI.glorot_uniform, fan_var(1.0, "fan_avg"),
+         complex_ok=True),
     Case("he_normal", jaxinit.he_normal, JI.he_normal, fan_var(2.0, "fan_in"), complex_ok=True),
     Case("he_uniform", jaxinit.he_uniform, JI.he_uniform, fan_var(2.0, "fan_in"), complex_ok=True),
     Case("lecun_normal", jaxinit.lecun_normal, JI.lecun_normal, fan_var(1.0, "fan_in"), complex_ok=True),
@@ -55,10 +56,12 @@ CASES = [
            shapes=("conv2d",))
       for m in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
       for d in ("truncated_normal", "normal", "uniform")],
-    Case("normal", lambda: jaxinit.normal(0.05), lambda: JI.normal(0.05), lambda s: 0.05 ** 2, complex_ok=True),
+    Case("normal", lambda: jaxinit.normal(0.05), lambda: JI.normal(0.05), lambda s: 0.05 ** 2,
+         complex_ok=True),
     Case("truncated_normal", lambda: jaxinit.truncated_normal(0.05), lambda: JI.truncated_normal(0.05),
          lambda s: 0.05 ** 2 * TRUNC_VAR),
-    Case("uniform", lambda: jaxinit.uniform(0.1), lambda: JI.uniform(0.1), lambda s: 0.1 ** 2 / 12, mean=0.05),
+    Case("uniform", lambda: jaxinit.uniform(0.1), lambda: JI.uniform(0.1), lambda s: 0.1 ** 2 / 12,
+         mean=0.05),
     Case("constant", lambda: jaxinit.constant(0.25), lambda: JI.constant(0.25), lambda s: 0.0, mean=0.25,
          complex_ok=True),
     Case("zeros", lambda: jaxinit.zeros, lambda: JI.zeros, lambda s: 0.0, complex_ok=True),
@@ -68,7 +71,8 @@ CASES = [
     Case("delta_orthogonal", jaxinit.delta_orthogonal, JI.delta_orthogonal,
          lambda s: 1.0 / (math.prod(s[:-2]) * s[-1]), shapes=("conv1d", "conv2d", "conv3d")),
     Case("identity", jaxinit.identity, None, lambda s: min(s) / math.prod(s), shapes=("dense",)),
-    Case("dirac", jaxinit.dirac, None, lambda s: min(s[-2:]) / math.prod(s), shapes=("conv1d", "conv2d", "conv3d")),
+    Case("dirac", jaxinit.dirac, None, lambda s: min(s[-2:]) / math.prod(s),
+         shapes=("conv1d", "conv2d", "conv3d")),
     Case("sparse", lambda: jaxinit.sparse(0.5, 0.1), None, lambda s: 0.5 * 0.01),
     Case("torch_default_kernel", jaxinit.torch_default_kernel, None, fan_var(1.0 / 3.0, "fan_in")),
     Case("torch_default_bias", lambda: jaxinit.torch_default_bias(fan_in=100), None, lambda s: 1.0 / 300),
