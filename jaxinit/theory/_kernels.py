@@ -78,6 +78,7 @@ class _QuadratureKernels:
   """
 
   closed_form_2d = False
+  exact_edge = False  # the edge's q* must then be checked against the q* reached from q = 1
 
   def __init__(self, fn: Callable[[jax.Array], jax.Array]):
     self.fn = lambda x: jnp.asarray(fn(x), jnp.float64)
@@ -267,6 +268,7 @@ class _LeakyKernels(_QuadratureKernels):
   """
 
   closed_form_2d = True
+  exact_edge = True
 
   def __init__(self, negative_slope: float):
     a = float(negative_slope)
