@@ -99,7 +99,7 @@ def fixed_point(activation, sigma_w2, sigma_b2, *, param: float | None = None) -
   activation's is, the iterates cannot pass one), found by scanning q in factors of 2 and
   bisecting in log q. It is ``inf`` when the q-map diverges (unbounded activations above
   their critical ``sigma_w2``, ReLU-like exactly at it with ``sigma_b2 > 0``, or GELU, SiLU
-  and Mish without bias for ``sigma_w2`` >= about 3), and 0 when q decays to 0. q* need not
+  and Mish without bias above ``sigma_w2`` = 2.36, 2.82 and 2.22), and 0 when q decays to 0. q* need not
   be stable: GELU and SiLU without bias have an unstable fixed point between q -> 0 and
   q -> inf; :func:`length_map_slope` gives the slope that decides. c* = 1 in the ordered
   phase (``chi1 <= 1``) and when q* = inf; in the chaotic phase it is the fixed point the
@@ -247,7 +247,7 @@ def edge_of_chaos(activation, sigma_b2, *, param: float | None = None) -> EdgeOf
   ``sigma_b2``). The root counts only if its q* is the fixed point the length map reaches
   from q = 1 (:func:`fixed_point`): GELU and SiLU without bias satisfy the equations at
   ``sigma_w2 = 4``, q* = 0, but from q = 1 their length map already diverges there (and
-  sends q to 0 below about 2.4), so no plain deep network of them sits at the edge: nan.
+  sends q to 0 below 2.36 and 2.82), so no plain deep network of them sits at the edge: nan.
   ReLU-like activations have ``sigma_w2 = 2 / (1 + a^2)`` with q* = inf (nan when
   ``sigma_b2 = 0``: every q is then fixed).
 
