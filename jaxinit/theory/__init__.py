@@ -34,6 +34,7 @@ Conventions shared by every function:
   non-finite variance or ``c0`` outside [-1, 1] raise ``ValueError`` naming the parameter.
   Traced values cannot be checked; the theory then returns nan where it is undefined.
 """
+# ruff: noqa: I001  (the door is grouped by subject, not sorted by module)
 
 # Results
 from jaxinit.theory._finite_width import LogNormMoments as LogNormMoments

@@ -13,7 +13,9 @@ class TheoryCurves(NamedTuple):
 
   ``log_q``, ``log_m`` and ``corr`` match the SweepResult fields of the same name (in
   expectation, at infinite width); ``log_grad`` is relative to layer 1, like
-  ``log_grad - log_grad[..., :1]``.
+  ``log_grad - log_grad[..., :1]``. Layers past the range of the theory's quadrature
+  (a correlation map without closed form beyond q = 50, a callable not resolved at the q
+  reached) are nan.
   """
   log_q: np.ndarray
   log_m: np.ndarray
@@ -45,10 +47,15 @@ def theory_curves(result) -> TheoryCurves:
     for j, (name, fn, param) in enumerate(zip(result.activations, result.activation_fns,
                                               result.activation_params, strict=True)):
       act, p = _theory_activation(name, fn, param)
-      q = np.asarray(theory.qmap(act, sw2, sb2, q1, depth, param=p))  # (..., depth + 1)
+      q = _blank(*theory.layers("qmap", act, sw2, sb2, q1, depth, param=p))  # (..., depth + 1)
       out["log_q"][:, j] = np.log(q[..., :depth])
       out["log_m"][:, j] = np.log((q[..., 1:] - sb2) / sw2[..., None] / m0)
-      out["corr"][:, j] = np.asarray(theory.cmap(act, sw2, sb2, q1, c1, depth - 1, param=p))
-      g = np.asarray(theory.grad_map(act, sw2, sb2, q1, depth - 1, param=p))
+      out["corr"][:, j] = _blank(*theory.layers("cmap", act, sw2, sb2, q1, depth - 1, c0=c1, param=p))
+      g = _blank(*theory.layers("grad_map", act, sw2, sb2, q1, depth - 1, param=p))
       out["log_grad"][:, j] = np.log(g[..., :1]) - np.log(g)
   return TheoryCurves(**out)
+
+
+def _blank(values, valid):
+  """nan from the first layer whose quadrature the theory could not vouch for."""
+  return np.where(np.asarray(valid), np.asarray(values, dtype=np.float64), np.nan)

@@ -49,13 +49,9 @@ def _point_core(spec, what, sigma_w2, sigma_b2):
   q = k.q_star(sigma_w2, sigma_b2)
   ok = k.resolved(q) if _checks.is_callable_spec(spec) else jnp.asarray(True)
   chi = sigma_w2 * k.slope_var(q)
-  if what == "chi1":
-    return chi, ok, q
-  if what == "jacobian":
-    return (k.slope_var(q), k.slope_power(q, 4.0)), ok, q
   slope = sigma_w2 * (k.slope_var(q) + k.curvature(q))
-  if what == "slope":
-    return slope, ok, q
+  if what == "slopes":  # chi1, the length map's slope and the Jacobian's moments: one program
+    return (chi, slope, k.slope_var(q), k.slope_power(q, 4.0)), ok, q
   # Within rounding of chi1 = 1 the chaotic c* is 1 as well, and its c-map is flat. A
   # diverging q (q* = inf) leaves the c-map of phi's linear growth, which like ReLU's only
   # contracts towards 1, and only algebraically (slope 1).
@@ -76,6 +72,10 @@ def _edge_core(spec, sigma_b2):
   k = kernels(spec)
   sigma_w2, q = k.edge(sigma_b2)
   ok = k.resolved(q) if _checks.is_callable_spec(spec) else jnp.asarray(True)
+  if not k.exact_edge:  # leaky ReLU's edge is exact; others must be the q* reached from 1
+    reached = k.q_star(sigma_w2, sigma_b2)
+    same = (jnp.abs(reached - q) <= 1e-6 * q) | ((q == 0) & (reached <= 1e-12))
+    sigma_w2, q = jnp.where(same, sigma_w2, jnp.nan), jnp.where(same, q, jnp.nan)
   return EdgeOfChaos(sigma_w2, q), ok, q
 
 
@@ -99,7 +99,7 @@ def fixed_point(activation, sigma_w2, sigma_b2, *, param: float | None = None) -
   activation's is, the iterates cannot pass one), found by scanning q in factors of 2 and
   bisecting in log q. It is ``inf`` when the q-map diverges (unbounded activations above
   their critical ``sigma_w2``, ReLU-like exactly at it with ``sigma_b2 > 0``, or GELU, SiLU
-  and Mish without bias for ``sigma_w2`` >= about 3), and 0 when q decays to 0. q* need not
+  and Mish without bias above ``sigma_w2`` = 2.36, 2.82 and 2.22), and 0 when q decays to 0. q* need not
   be stable: GELU and SiLU without bias have an unstable fixed point between q -> 0 and
   q -> inf; :func:`length_map_slope` gives the slope that decides. c* = 1 in the ordered
   phase (``chi1 <= 1``) and when q* = inf; in the chaotic phase it is the fixed point the
@@ -161,7 +161,7 @@ def chi1(activation, sigma_w2, sigma_b2, *, param: float | None = None) -> jax.A
     Poole et al., Exponential expressivity in deep neural networks through transient
     chaos, 2016.
   """
-  return point("chi1", activation, sigma_w2, sigma_b2, param, "chi1")
+  return point("slopes", activation, sigma_w2, sigma_b2, param, "chi1")[0]
 
 
 def depth_scales(activation, sigma_w2, sigma_b2, *, param: float | None = None) -> DepthScales:
@@ -233,7 +233,7 @@ def length_map_slope(activation, sigma_w2, sigma_b2, *, param: float | None = No
   References:
     Schoenholz, Gilmer, Ganguli & Sohl-Dickstein, Deep Information Propagation, 2017.
   """
-  return point("slope", activation, sigma_w2, sigma_b2, param, "length_map_slope")
+  return point("slopes", activation, sigma_w2, sigma_b2, param, "length_map_slope")[1]
 
 
 def edge_of_chaos(activation, sigma_b2, *, param: float | None = None) -> EdgeOfChaos:
@@ -244,8 +244,12 @@ def edge_of_chaos(activation, sigma_b2, *, param: float | None = None) -> EdgeOf
     \sigma_w^2 = \frac{1}{E[\phi'(\sqrt{q^*} z)^2]}
 
   solved by 80 bisections of log q* over [1e-30, 1e4] (jittable, vmappable over
-  ``sigma_b2``). ReLU-like activations have ``sigma_w2 = 2 / (1 + a^2)`` with q* = inf
-  (nan when ``sigma_b2 = 0``: every q is then fixed).
+  ``sigma_b2``). The root counts only if its q* is the fixed point the length map reaches
+  from q = 1 (:func:`fixed_point`): GELU and SiLU without bias satisfy the equations at
+  ``sigma_w2 = 4``, q* = 0, but from q = 1 their length map already diverges there (and
+  sends q to 0 below 2.36 and 2.82), so no plain deep network of them sits at the edge: nan.
+  ReLU-like activations have ``sigma_w2 = 2 / (1 + a^2)`` with q* = inf (nan when
+  ``sigma_b2 = 0``: every q is then fixed).
 
   Args:
     activation: name or hashable callable.
@@ -253,7 +257,8 @@ def edge_of_chaos(activation, sigma_b2, *, param: float | None = None) -> EdgeOf
     param: negative slope for ``"leaky_relu"``.
 
   Returns:
-    ``EdgeOfChaos(sigma_w2, q_star)``, float64; nan where no root lies in the bracket.
+    ``EdgeOfChaos(sigma_w2, q_star)``, float64; nan where no root lies in the bracket or
+    the root is not reached from q = 1.
 
   Raises:
     ValueError: for an unknown activation or a negative ``sigma_b2``.

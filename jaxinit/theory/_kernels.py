@@ -34,7 +34,6 @@ Q_LIMIT = 1e100  # slopes at q >= Q_LIMIT (or inf) are read here, where every na
 _FIXED_POINT_MAP_STEPS = 64
 _NEWTON_STEPS = 40
 Q_DIVERGED = 1e250  # past this the q-map has no finite fixed point within float64
-_SCAN_OCTAVES = 1900  # q * 2^(+-k): from 1e-300 past Q_DIVERGED, or down to 1e-300, in factors of 2
 _LOG_BISECTIONS = 64  # a factor-2 bracket in log q, halved to below float64 resolution
 _EDGE_LOG_Q_RANGE = (math.log(1e-30), math.log(1e4))
 _EDGE_BISECTIONS = 80  # halves the log-q bracket (width 78) below float64 resolution
@@ -78,6 +77,7 @@ class _QuadratureKernels:
   """
 
   closed_form_2d = False
+  exact_edge = False  # the edge's q* must then be checked against the q* reached from q = 1
 
   def __init__(self, fn: Callable[[jax.Array], jax.Array]):
     self.fn = lambda x: jnp.asarray(fn(x), jnp.float64)
@@ -167,15 +167,22 @@ class _QuadratureKernels:
     q0 = jnp.asarray(q0, jnp.float64)
     direction = jnp.sign(excess(q0))
     log_q0 = jnp.log(jnp.maximum(q0, 1e-300))
-    octaves = jnp.arange(1, _SCAN_OCTAVES + 1, dtype=jnp.float64)
-    log_grid = log_q0 + direction * math.log(2.0) * octaves
-    inside = (log_grid > math.log(1e-300)) & (log_grid < math.log(Q_DIVERGED))
-    crossed = inside & (direction * jax.vmap(excess)(jnp.exp(log_grid)) <= 0)
-    found = jnp.any(crossed)
-    # float arithmetic instead of argmax and indexing, which break under a caller's x64-off jit
-    first = jnp.where(found, jnp.min(jnp.where(crossed, octaves, jnp.inf)), 1.0)
-    far = log_q0 + direction * math.log(2.0) * first
-    near = far - direction * math.log(2.0)
+    log_2, log_min, log_max = math.log(2.0), math.log(1e-300), math.log(Q_DIVERGED)
+
+    def keep_scanning(state):
+      _, crossed, outside = state
+      return ~crossed & ~outside
+
+    def octave(state):  # one factor of 2 further in the direction of motion
+      k = state[0] + 1.0
+      log_q = log_q0 + direction * log_2 * k
+      outside = ~((log_q > log_min) & (log_q < log_max))  # nan stops the scan too
+      return k, ~outside & (direction * excess(jnp.exp(log_q)) <= 0), outside
+
+    start = (jnp.float64(0.0), jnp.asarray(False), jnp.asarray(False))
+    first, found, _ = lax.while_loop(keep_scanning, octave, start)
+    far = log_q0 + direction * log_2 * first
+    near = far - direction * log_2
 
     def bisect(_, bracket):
       near, far = bracket
@@ -267,6 +274,7 @@ class _LeakyKernels(_QuadratureKernels):
   """
 
   closed_form_2d = True
+  exact_edge = True
 
   def __init__(self, negative_slope: float):
     a = float(negative_slope)

@@ -33,18 +33,20 @@ _jit = functools.partial(jax.jit, static_argnums=(0, 1))
 
 
 def accuracy(spec, k, qs, *, two_d: bool):
-  """(ok, q_max) for the quadrature behind maps evaluated at the q values ``qs``.
+  """(valid, q_max) for maps evaluated at the q values ``qs`` (one per layer applied).
 
-  Named activations are exact on the 1-D rule at every q (tested against scipy); a callable
+  ``valid[l]`` says every layer before ``l`` had accurate quadrature (``valid[0]`` is True):
+  named activations are exact on the 1-D rule at every q (tested against scipy); a callable
   is checked against the refined rule. The 2-D rule of the correlation map is accurate
   for q <= Q2_MAX unless a closed form replaces it.
   """
-  ok = jnp.asarray(True)
+  good = jnp.ones(qs.shape, bool)
   if _checks.is_callable_spec(spec) and qs.size:
-    ok = jnp.all(jax.vmap(k.resolved)(qs))
-  if two_d and not k.closed_form_2d and qs.size:
-    ok = ok & jnp.all(qs <= Q2_MAX)
-  return ok, (jnp.max(qs) if qs.size else jnp.float64(0.0))
+    good = jax.vmap(k.resolved)(qs)
+  if two_d and not k.closed_form_2d:
+    good = good & (qs <= Q2_MAX)
+  valid = jnp.concatenate([jnp.ones(1, bool), jnp.cumsum(~good) == 0])
+  return valid, (jnp.max(qs) if qs.size else jnp.float64(0.0))
 
 
 def next_q(k, sigma_w2, sigma_b2, q):
@@ -90,11 +92,11 @@ def _pair_core(spec, depth, with_ntk, sigma_w2, sigma_b2, q0, c0):
 @_jit
 def _grad_core(spec, depth, sigma_w2, sigma_b2, q0, width_ratios):
   k = kernels(spec)
-  qs, ok, q_max = _qmap_core(spec, depth, sigma_w2, sigma_b2, q0)
+  qs, valid, q_max = _qmap_core(spec, depth, sigma_w2, sigma_b2, q0)
   gains = sigma_w2 * jax.vmap(k.slope_var)(qs[:-1]) * width_ratios
   # log-space reverse cumulative product: each layer's factor applied once, no unrolling
   log_tail = jnp.cumsum(jnp.log(gains)[::-1])[::-1]
-  return jnp.exp(jnp.concatenate([log_tail, jnp.zeros(1)])), ok, q_max
+  return jnp.exp(jnp.concatenate([log_tail, jnp.zeros(1)])), valid, q_max
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -118,9 +120,27 @@ def unresolved_message(where, activation, q_max, *, two_d: bool) -> str:
           "no accurate value can be given")
 
 
-def _guarded(where, activation, result, ok, q_max, *, two_d: bool = False):
+def _guarded(where, activation, result, valid, q_max, *, two_d: bool = False):
   return _checks.refuse_unresolved(
-      result, ok, lambda: unresolved_message(where, activation, q_max, two_d=two_d))
+      result, valid[..., -1], lambda: unresolved_message(where, activation, q_max, two_d=two_d))
+
+
+def layers(kind, activation, sigma_w2, sigma_b2, q0, depth, *, c0=1.0, param=None):
+  """Unrefused per-layer ``qmap``, ``cmap`` or ``grad_map`` (``kind``) and where it is valid.
+
+  For curves drawn against simulations: the layers before the quadrature leaves its range
+  are kept, the rest are for the caller to blank. Arguments as the public functions.
+  """
+  spec = _checks.spec(activation, param, kind)
+  if kind == "cmap":
+    (values, _, _), valid, _ = _checks.float64_call(
+        _pair_core, (spec, depth, False), sigma_w2, sigma_b2, q0, c0)
+  elif kind == "grad_map":
+    core = lambda *a: _grad_core(*a, jnp.ones(depth, jnp.float64))  # noqa: E731
+    values, valid, _ = _checks.float64_call(core, (spec, depth), sigma_w2, sigma_b2, q0)
+  else:
+    values, valid, _ = _checks.float64_call(_qmap_core, (spec, depth), sigma_w2, sigma_b2, q0)
+  return values, valid
 
 
 def qmap(activation, sigma_w2, sigma_b2, q0, depth: int, *, param: float | None = None) -> jax.Array:
@@ -159,8 +179,8 @@ def qmap(activation, sigma_w2, sigma_b2, q0, depth: int, *, param: float | None 
   depth = _checks.check_depth(depth, where)
   for name, value in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2), ("q0", q0)):
     _checks.check_range(value, name, where)
-  qs, ok, q_max = _checks.float64_call(_qmap_core, (spec, depth), sigma_w2, sigma_b2, q0)
-  return _guarded(where, activation, qs, ok, q_max)
+  qs, valid, q_max = _checks.float64_call(_qmap_core, (spec, depth), sigma_w2, sigma_b2, q0)
+  return _guarded(where, activation, qs, valid, q_max)
 
 
 def cmap(activation, sigma_w2, sigma_b2, q0, c0, depth: int, *,
@@ -208,9 +228,9 @@ def cmap(activation, sigma_w2, sigma_b2, q0, c0, depth: int, *,
   for name, value in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2), ("q0", q0)):
     _checks.check_range(value, name, where)
   _checks.check_range(c0, "c0", where, -1.0, 1.0)
-  (c, _, _), ok, q_max = _checks.float64_call(
+  (c, _, _), valid, q_max = _checks.float64_call(
       _pair_core, (spec, depth, False), sigma_w2, sigma_b2, q0, c0)
-  return _guarded(where, activation, c, ok, q_max, two_d=True)
+  return _guarded(where, activation, c, valid, q_max, two_d=True)
 
 
 def ntk(activation, sigma_w2, sigma_b2, q0, c0, depth: int, *,
@@ -253,9 +273,9 @@ def ntk(activation, sigma_w2, sigma_b2, q0, c0, depth: int, *,
   for name, value in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2), ("q0", q0)):
     _checks.check_range(value, name, where)
   _checks.check_range(c0, "c0", where, -1.0, 1.0)
-  (_, diagonal, off_diagonal), ok, q_max = _checks.float64_call(
+  (_, diagonal, off_diagonal), valid, q_max = _checks.float64_call(
       _pair_core, (spec, depth, True), sigma_w2, sigma_b2, q0, c0)
-  return _guarded(where, activation, NeuralTangentKernel(diagonal, off_diagonal), ok, q_max, two_d=True)
+  return _guarded(where, activation, NeuralTangentKernel(diagonal, off_diagonal), valid, q_max, two_d=True)
 
 
 def grad_map(activation, sigma_w2, sigma_b2, q0, depth: int, *,
@@ -314,5 +334,5 @@ def grad_map(activation, sigma_w2, sigma_b2, q0, depth: int, *,
   def core(spec, depth, sigma_w2, sigma_b2, q0):
     return _grad_core(spec, depth, sigma_w2, sigma_b2, q0, jnp.asarray(ratios, jnp.float64))
 
-  g, ok, q_max = _checks.float64_call(core, (spec, depth), sigma_w2, sigma_b2, q0)
-  return _guarded(where, activation, g, ok, q_max)
+  g, valid, q_max = _checks.float64_call(core, (spec, depth), sigma_w2, sigma_b2, q0)
+  return _guarded(where, activation, g, valid, q_max)

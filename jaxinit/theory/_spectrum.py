@@ -60,7 +60,7 @@ def jacobian_spectrum_variance(activation, sigma_w2, sigma_b2, depth: int, *,
   """
   where = "jacobian_spectrum_variance"
   depth = _checks.check_depth(depth, where)
-  mu1, mu2 = _fixed_points.point("jacobian", activation, sigma_w2, sigma_b2, param, where)
+  mu1, mu2 = _fixed_points.point("slopes", activation, sigma_w2, sigma_b2, param, where)[2:]
   with jax.enable_x64(True):
     s1 = 0.0 if orthogonal else -1.0
     variance = depth * (mu2 / mu1**2 - 1.0 - s1)

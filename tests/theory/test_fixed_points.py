@@ -33,8 +33,8 @@ def length_map(name, sigma_w2, sigma_b2):
   return lambda q: sigma_w2 * normal_mean(lambda u: NUMPY[name](u) ** 2, q) + sigma_b2
 
 
-@pytest.mark.parametrize("name", ["gelu", "silu", "mish"])
-@pytest.mark.parametrize("sigma_w2", [3.0, 4.0, 8.0])
+@pytest.mark.parametrize("name, sigma_w2", [("gelu", 3.0), ("gelu", 4.0), ("gelu", 8.0), ("silu", 4.0),
+                                            ("mish", 4.0)])
 def test_bias_free_gelu_family_diverges_from_q_one(name, sigma_w2):
   # scipy: the length map stays above the diagonal from q = 1 to 1e8, growing by ~sigma_w2/2
   step = length_map(name, sigma_w2, 0.0)
@@ -93,3 +93,17 @@ def test_downstream_of_an_infinite_q_is_finite_or_inf():
   assert not np.any(np.isnan(g)) and g[-1] == 1.0 and np.isinf(g[0])
   point = theory.fixed_point("selu", 1e6, 0.0)
   assert np.isinf(float(point.q_star)) and float(point.c_star) == 1.0
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu"])
+def test_bias_free_gelu_family_has_no_edge_of_chaos_reached_from_one(name):
+  # chi1 = 1 at q = 0 needs sigma_w2 = 1 / phi'(0)^2 = 4, but there (scipy) the length map
+  # from q = 1 grows, so the network never sees q = 0: the edge is not reachable
+  step = length_map(name, 4.0, 0.0)
+  assert step(1.0) > 1.0 and step(1e4) > 1e4
+  edge = theory.edge_of_chaos(name, 0.0)
+  assert np.isnan(float(edge.sigma_w2)) and np.isnan(float(edge.q_star))
+  # with tanh the edge's q* is the fixed point the map reaches, so it stands
+  edge = theory.edge_of_chaos("tanh", 0.05)
+  np.testing.assert_allclose(float(theory.fixed_point("tanh", edge.sigma_w2, 0.05).q_star),
+                             float(edge.q_star), rtol=1e-8)

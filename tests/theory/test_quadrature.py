@@ -9,6 +9,7 @@ refuse with a clear error (oscillating callables).
 import math
 import re
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -113,3 +114,11 @@ def test_tanh_depth_scales_at_large_q_are_a_number_or_a_clear_error():
   slope = 1e4 * (scipy_normal_mean(lambda u: (1 - math.tanh(u) ** 2) ** 2, q_star)
                  + scipy_normal_mean(lambda u: -2 * math.tanh(u) ** 2 * (1 - math.tanh(u) ** 2), q_star))
   np.testing.assert_allclose(float(theory.length_map_slope("tanh", 1e4, 0.0)), slope, rtol=1e-8)
+
+
+def test_under_a_callers_jit_an_unresolved_result_is_nan_not_a_wrong_number():
+  length_map = jax.jit(lambda sigma_w2: theory.qmap(jnp.sin, sigma_w2, 0.0, 1.0, 2))
+  assert np.all(np.isnan(np.asarray(length_map(1e6))))
+  q = [1.0, (1 - math.exp(-2)) / 2]
+  q.append((1 - math.exp(-2 * q[-1])) / 2)
+  np.testing.assert_allclose(np.asarray(length_map(1.0)), q, rtol=1e-12)

@@ -16,8 +16,8 @@ import pytest
 import scipy.special
 
 import jaxinit.theory as theory
-from jaxinit.theory import _maps
 from jaxinit.core._activations import SELU_ALPHA, SELU_LAMBDA, gauss_rule
+from jaxinit.theory import _maps
 
 # Critical sigma_w^2 of tanh against sigma_b^2, as published to 3 decimals (Schoenholz, Gilmer,
 # Ganguli & Sohl-Dickstein, Deep Information Propagation, 2017, read off their phase diagram).
