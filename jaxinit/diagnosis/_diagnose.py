@@ -141,10 +141,12 @@ def judge(rows, layouts, streams, thresholds: Thresholds):
     return _schemes.match(row.weight_std, row.weight_kurtosis, n, fans, row.kind)
 
   warnings = []
-  for rule in (_rules.non_finite, _rules.zero_and_identical, _rules.dead_units, _rules.drift,
-               _rules.kernel_std):
+  for rule in (_rules.non_finite, _rules.zero_and_identical, _rules.dead_units, _rules.drift):
     warnings += rule(rows, layouts, thresholds)
-  warnings += _rules.fan_layout(rows, layouts, thresholds, matcher=matcher)
+  layout_warnings = _rules.fan_layout(rows, layouts, thresholds, matcher=matcher)
+  misdrawn = {w.path for w in layout_warnings}  # their kernel_std warning would say the same thing again
+  warnings += [w for w in _rules.kernel_std(rows, layouts, thresholds) if w.path not in misdrawn]
+  warnings += layout_warnings
   warnings += _rules.residual_growth(streams, thresholds)
   return tuple(warnings)
 

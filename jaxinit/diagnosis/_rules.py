@@ -1,6 +1,7 @@
 """The warnings: each rule reads the rows (and residual streams) and names the layer, the numbers and a fix."""
 
 import math
+import re
 from typing import NamedTuple
 
 from jaxinit.diagnosis import _schemes
@@ -92,20 +93,40 @@ def dead_units(rows, _layouts, t: Thresholds):
       for r in rows if r.dead_fraction is not None and r.dead_fraction > t.dead and r.weight_std != 0]
 
 
-def _drift(rows, t: Thresholds, field: str, code: str, what: str):
-  values = [(getattr(r, field), r) for r in rows if getattr(r, field) is not None and r.finite]
+def depth_groups(rows) -> list[list[LayerRow]]:
+  """Rows of the same role at different depths (paths equal but for list indices: ``blocks/*/up``).
+
+  A model with repeated structure (a group of 3 or more) is judged per group; a bespoke one as a whole.
+  """
+  groups: dict[str, list] = {}
+  for r in rows:
+    groups.setdefault(re.sub(r"(^|/)\d+(?=/|$| )", r"\1*", r.path), []).append(r)
+  repeated = [g for g in groups.values() if len(g) >= 3]
+  return repeated or [list(rows)]
+
+
+def _ratio(group, field):
+  values = [(getattr(r, field), r) for r in group if getattr(r, field) is not None and r.finite]
   if len(values) < 2:
+    return None
+  low, high = min(values, key=lambda v: v[0]), max(values, key=lambda v: v[0])
+  if high[0] == 0:
+    return None
+  return (math.inf if low[0] == 0 else high[0] / low[0]), low, high
+
+
+def _drift(rows, t: Thresholds, field: str, code: str, what: str):
+  found = [r for r in (_ratio(g, field) for g in depth_groups(rows)) if r is not None and r[0] > t.drift]
+  if not found:
     return []
-  (low, low_row), (high, high_row) = min(values, key=lambda v: v[0]), max(values, key=lambda v: v[0])
-  if high == 0 or (low > 0 and high / low <= t.drift):
-    return []
+  ratio, (low, low_row), (high, high_row) = max(found, key=lambda f: f[0])
   act = _common_activation(rows)
   fix = (f"{init_fix(act)} on every layer, or jaxinit.calibrate(model, x)"
          if act else "jaxinit.calibrate(model, x) (LSUV), or a variance-preserving kernel_init per layer")
-  ratio = "inf" if low == 0 else f"{high / low:.3g}"
+  text = "inf" if math.isinf(ratio) else f"{ratio:.3g}"
   return [DiagnosisWarning(
       code, low_row.path if low_row.index > high_row.index else high_row.path,
-      f"{what} drifts by {ratio}x across depth (threshold {t.drift:g}x): {high:.3g} at {high_row.path}, "
+      f"{what} drifts by {text}x across depth (threshold {t.drift:g}x): {high:.3g} at {high_row.path}, "
       f"{low:.3g} at {low_row.path}.", fix)]
 
 

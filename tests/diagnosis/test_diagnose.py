@@ -211,3 +211,9 @@ def test_unknown_layout_says_so(batch):
   d = jaxinit.diagnose(_Custom(nnx.Rngs(0)), batch)
   (row,) = d.rows
   assert row.fan_in is None and "fans unknown" in row.fans_note and row.scheme == "unknown"
+
+
+def test_plot_marks_warned_layers(models, batch, tmp_path):
+  d = jaxinit.diagnose(models.mlp(2, 32, nnx.initializers.zeros), batch)
+  path = d.plot(tmp_path / "zeros.png")
+  assert path == tmp_path / "zeros.png" and path.stat().st_size > 0 and list(tmp_path.iterdir()) == [path]
