@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import linen as nn
 from flax import nnx
 
@@ -62,8 +61,18 @@ class Prepared:
     return tuple((tuple(leaf.shape), str(leaf.dtype)) for leaf in leaves)
 
 
+class Planned:
+  """A traced plan: the Static with its calls, hashed by identity so the jit cache lookup costs nothing."""
+
+  def __init__(self, static: _capture.Static):
+    self.static = static
+
+  def __getattr__(self, name):
+    return getattr(self.__dict__["static"], name)
+
+
 def plan(prep: Prepared):
-  """The calls and their flows, traced once per (model definition, shapes) and cached."""
+  """``(calls, flows, planned)``, traced once per (model definition, shapes) and cached."""
   key = (prep.static, prep.avals())
   try:
     hit = _PLANS.get(key)
@@ -76,7 +85,7 @@ def plan(prep: Prepared):
       raise ValueError(f"{prep.where}: {err}") from None
     if not any(c.layout is not None for c in calls):
       raise ValueError(f"{prep.where}: no parametrised layer was called; is the model's parameter used?")
-    hit = (calls, _program.analyse(jaxpr, len(calls)))
+    hit = (calls, _program.analyse(jaxpr, len(calls)), Planned(prep.static._replace(calls=calls)))
     if key is not None:
       if len(_PLANS) >= _MAX_PLANS:
         _PLANS.pop(next(iter(_PLANS)))
@@ -124,7 +133,7 @@ def _streams(calls, flows, stats) -> tuple[_rules.Stream, ...]:
 
 
 def collect(prep: Prepared, calls, flows, result) -> tuple[list[LayerRow], dict, tuple]:
-  stats = jax.device_get(result["calls"])
+  stats = result["calls"]
   rows, seen = [], {}
   for call, flow in zip(calls, flows, strict=True):
     if call.layout is None:
@@ -204,12 +213,11 @@ def diagnose(model, *args, loss: Callable | None = None, call: Callable | None =
   if not isinstance(thresholds, Thresholds):
     raise ValueError(f"{where}: thresholds={thresholds!r} must be a jaxinit.diagnosis.Thresholds")
   prep = Prepared(model, args, kwargs, loss, call, where)
-  calls, flows = plan(prep)
-  static = prep.static._replace(calls=calls)
+  calls, flows, planned = plan(prep)
   try:
-    result = _engine.run(static, prep.params, prep.others, prep.arrays, _engine.zero_perturbations(calls))
+    result = _engine.run(planned, prep.params, prep.others, prep.arrays)
   except _capture.LayerError as err:
     raise ValueError(f"{where}: {err}") from None
   rows, layouts, streams = collect(prep, calls, flows, result)
-  return Diagnosis(tuple(rows), judge(rows, layouts, streams, thresholds), float(np.asarray(result["loss"])),
+  return Diagnosis(tuple(rows), judge(rows, layouts, streams, thresholds), result["loss"],
                    prep.framework, streams)

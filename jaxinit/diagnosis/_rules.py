@@ -1,12 +1,20 @@
 """The warnings: each rule reads the rows (and residual streams) and names the layer, the numbers and a fix."""
 
+import functools
 import math
 import re
 from typing import NamedTuple
 
 from jaxinit.diagnosis import _schemes
 from jaxinit.diagnosis._result import DiagnosisWarning, LayerRow
-from jaxinit.initializers import compute_fans, gain
+from jaxinit.initializers import compute_fans
+from jaxinit.initializers import gain as _gain
+
+
+@functools.lru_cache(maxsize=64)
+def gain(activation: str) -> float:
+  """jaxinit.gain, cached: smooth activations need a quadrature, and every layer asks again."""
+  return _gain(activation)
 
 
 class Thresholds(NamedTuple):

@@ -57,9 +57,9 @@ def test_model_untouched_and_classes_restored(he_mlp, batch):
 
 def test_second_diagnosis_reuses_compilation(he_mlp, batch):
   jaxinit.diagnose(he_mlp, batch)
-  size = _engine.run._cache_size()
+  size = _engine._run_jit._cache_size()
   jaxinit.diagnose(he_mlp, batch + 1.0)
-  assert _engine.run._cache_size() == size
+  assert _engine._run_jit._cache_size() == size
 
 
 def test_summary_json(he_mlp, batch):
