@@ -207,10 +207,22 @@ class _Custom(nnx.Module):
     return jnp.einsum("bi,kio->bo", x, self.w)
 
 
-def test_unknown_layout_says_so(batch):
-  d = jaxinit.diagnose(_Custom(nnx.Rngs(0)), batch)
+def _as_dict(model, x):
+  return {"aux": jnp.int32(0), "y": model(x)}
+
+
+def _mean_square(out):
+  return jnp.mean(jnp.square(out["y"]))
+
+
+def test_unknown_layout_says_so_and_call_loss(batch):
+  model = _Custom(nnx.Rngs(0))
+  d = jaxinit.diagnose(model, batch, call=_as_dict, loss=_mean_square)
   (row,) = d.rows
   assert row.fan_in is None and "fans unknown" in row.fans_note and row.scheme == "unknown"
+  y = np.einsum("bi,kio->bo", np.asarray(batch), np.asarray(model.w[...]))
+  np.testing.assert_allclose(d.loss, np.mean(y ** 2), rtol=1e-4)
+  np.testing.assert_allclose(row.grad_out_std, (2 * y / y.size).std(), rtol=1e-4)
 
 
 def test_plot_marks_warned_layers(models, batch, tmp_path):
