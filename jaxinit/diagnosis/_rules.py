@@ -161,6 +161,18 @@ def kernel_std(rows, layouts, t: Thresholds):
   return out
 
 
+def _layout_fix(row: LayerRow, layout, naive, scheme: str) -> str:
+  family = "he" if scheme.startswith("he") else "lecun"
+  if layout.note.startswith("einsum"):
+    return f"kernel_init=jaxinit.einsum_init({layout.note.split(' ', 1)[1]}, '{family}_normal')"
+  axes = _axes_text(row, layout)
+  if axes:
+    return f"kernel_init=jaxinit.{family}_normal({axes.lstrip(', ')})"
+  # same axes, fewer taps per output (a strided transposed conv): scale the variance up instead
+  scale = (2.0 if family == "he" else 1.0) * naive.fan_in / layout.fans.fan_in
+  return f"kernel_init=jaxinit.variance_scaling({scale:g}, 'fan_in', 'truncated_normal')"
+
+
 def fan_layout(rows, layouts, _t, *, matcher):
   out = []
   for r in rows:
@@ -174,9 +186,7 @@ def fan_layout(rows, layouts, _t, *, matcher):
     if hit.name == "unknown":
       continue
     right = _schemes.family_std(hit.name, layout.fans, r.kind)
-    fix = (f"kernel_init=jaxinit.einsum_init({layout.note.split(' ', 1)[1]}, 'lecun_normal')"
-           if layout.note.startswith("einsum") else
-           f"kernel_init=jaxinit.lecun_normal({_axes_text(r, layout).lstrip(', ')})")
+    fix = _layout_fix(r, layout, naive, hit.name)
     right_text = f" (std {right:.3g} under the layer's fans: ratio {r.weight_std / right:.3g})" if right else ""
     out.append(DiagnosisWarning(
         "fan_layout", r.path,

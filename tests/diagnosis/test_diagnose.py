@@ -90,6 +90,10 @@ def test_cnn_fans_per_kind(models):
       ("conv1", "Conv", (3, 3, 3, 8), 27, 72), ("conv2", "Conv", (3, 3, 8, 16), 72, 144),
       ("up", "ConvTranspose", (2, 2, 16, 8), 16, 8), ("head", "Linear", (8, 10), 8, 10)]
   assert d.rows[0].activation_out == "relu" and "stride" in d.rows[2].fans_note
+  # He drawn over the whole 2 x 2 window, but a stride-2 transposed conv gives each output one tap
+  (warning,) = [w for w in d.warnings if w.code == "fan_layout"]
+  assert warning.path == "up" and "fan_in=64" in warning.message and "fan_in=16" in warning.message
+  assert warning.fix == "kernel_init=jaxinit.variance_scaling(8, 'fan_in', 'truncated_normal')"
 
 
 @pytest.mark.slow
