@@ -134,8 +134,7 @@ def calibrate(model, *args, target: float = 1.0, tol: float = 0.05, max_iters: i
   prep = _diagnose.Prepared(model, args, kwargs, None, call, "calibrate")
   if inplace and prep.framework != "nnx":
     raise ValueError("calibrate: inplace=True is for nnx models; a linen module's variables are returned new")
-  calls, _ = _diagnose.plan(prep)
-  static = prep.static._replace(calls=calls)
+  calls, _, static = _diagnose.plan(prep)
   params = unfreeze(_engine._pure(prep.params))
   params = jax.tree.map(lambda a: a, params)  # a private copy of the containers
   if orthogonal:

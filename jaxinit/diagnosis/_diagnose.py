@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import linen as nn
 from flax import nnx
 
@@ -62,8 +61,18 @@ class Prepared:
     return tuple((tuple(leaf.shape), str(leaf.dtype)) for leaf in leaves)
 
 
+class Planned:
+  """A traced plan: the Static with its calls, hashed by identity so the jit cache lookup costs nothing."""
+
+  def __init__(self, static: _capture.Static):
+    self.static = static
+
+  def __getattr__(self, name):
+    return getattr(self.__dict__["static"], name)
+
+
 def plan(prep: Prepared):
-  """The calls and their flows, traced once per (model definition, shapes) and cached."""
+  """``(calls, flows, planned)``, traced once per (model definition, shapes) and cached."""
   key = (prep.static, prep.avals())
   try:
     hit = _PLANS.get(key)
@@ -76,7 +85,7 @@ def plan(prep: Prepared):
       raise ValueError(f"{prep.where}: {err}") from None
     if not any(c.layout is not None for c in calls):
       raise ValueError(f"{prep.where}: no parametrised layer was called; is the model's parameter used?")
-    hit = (calls, _program.analyse(jaxpr, len(calls)))
+    hit = (calls, _program.analyse(jaxpr, len(calls)), Planned(prep.static._replace(calls=calls)))
     if key is not None:
       if len(_PLANS) >= _MAX_PLANS:
         _PLANS.pop(next(iter(_PLANS)))
@@ -124,7 +133,7 @@ def _streams(calls, flows, stats) -> tuple[_rules.Stream, ...]:
 
 
 def collect(prep: Prepared, calls, flows, result) -> tuple[list[LayerRow], dict, tuple]:
-  stats = jax.device_get(result["calls"])
+  stats = result["calls"]
   rows, seen = [], {}
   for call, flow in zip(calls, flows, strict=True):
     if call.layout is None:
@@ -141,10 +150,12 @@ def judge(rows, layouts, streams, thresholds: Thresholds):
     return _schemes.match(row.weight_std, row.weight_kurtosis, n, fans, row.kind)
 
   warnings = []
-  for rule in (_rules.non_finite, _rules.zero_and_identical, _rules.dead_units, _rules.drift,
-               _rules.kernel_std):
+  for rule in (_rules.non_finite, _rules.zero_and_identical, _rules.dead_units, _rules.drift):
     warnings += rule(rows, layouts, thresholds)
-  warnings += _rules.fan_layout(rows, layouts, thresholds, matcher=matcher)
+  layout_warnings = _rules.fan_layout(rows, layouts, thresholds, matcher=matcher)
+  misdrawn = {w.path for w in layout_warnings}  # their kernel_std warning would say the same thing again
+  warnings += [w for w in _rules.kernel_std(rows, layouts, thresholds) if w.path not in misdrawn]
+  warnings += layout_warnings
   warnings += _rules.residual_growth(streams, thresholds)
   return tuple(warnings)
 
@@ -202,12 +213,11 @@ def diagnose(model, *args, loss: Callable | None = None, call: Callable | None =
   if not isinstance(thresholds, Thresholds):
     raise ValueError(f"{where}: thresholds={thresholds!r} must be a jaxinit.diagnosis.Thresholds")
   prep = Prepared(model, args, kwargs, loss, call, where)
-  calls, flows = plan(prep)
-  static = prep.static._replace(calls=calls)
+  calls, flows, planned = plan(prep)
   try:
-    result = _engine.run(static, prep.params, prep.others, prep.arrays, _engine.zero_perturbations(calls))
+    result = _engine.run(planned, prep.params, prep.others, prep.arrays)
   except _capture.LayerError as err:
     raise ValueError(f"{where}: {err}") from None
   rows, layouts, streams = collect(prep, calls, flows, result)
-  return Diagnosis(tuple(rows), judge(rows, layouts, streams, thresholds), float(np.asarray(result["loss"])),
+  return Diagnosis(tuple(rows), judge(rows, layouts, streams, thresholds), result["loss"],
                    prep.framework, streams)

@@ -4,6 +4,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 from flax.core import unfreeze
 
@@ -70,7 +71,10 @@ def _layer_stats(info: _capture.CallInfo, x, y, grad_y, kernel, grad_kernel) -> 
   return stats
 
 
-def _run(static: _capture.Static, params, others, arrays, perturbations):
+def _run(static: _capture.Static, params, others, arrays):
+  perturbations = {c.index: jnp.zeros(c.out_shape, c.out_dtype) for c in static.calls
+                   if c.layout is not None and c.out_shape is not None}
+
   def loss_fn(params, perturbations):
     rec = _capture._Recorder(perturbations)
     out = _capture._forward(static, params, others, arrays, rec)
@@ -90,12 +94,17 @@ def _run(static: _capture.Static, params, others, arrays, perturbations):
       key = (*info.param_key, info.layout.param)
       kernel, grad_kernel = lookup(params, key), lookup(grad_params, key)
     stats[index] = _layer_stats(info, x, y, grad_perturbations.get(index), kernel, grad_kernel)
-  return {"loss": loss, "calls": stats}
+  # one array back to the host instead of one transfer per number
+  leaves, treedef = jax.tree.flatten({"loss": loss, "calls": stats})
+  _TREEDEFS[static] = treedef
+  return jnp.stack([jnp.asarray(leaf, jnp.float32) for leaf in leaves])
 
 
-run = jax.jit(_run, static_argnums=(0,))
+_TREEDEFS: dict = {}
+_run_jit = jax.jit(_run, static_argnums=(0,))
 
 
-def zero_perturbations(calls) -> dict:
-  return {c.index: jnp.zeros(c.out_shape, c.out_dtype) for c in calls if c.layout is not None and c.out_shape is not None}
-
+def run(static, params, others, arrays) -> dict:
+  """The loss and per-call statistics as Python floats, from one jitted forward and backward pass."""
+  packed = np.asarray(_run_jit(static, params, others, arrays))
+  return jax.tree.unflatten(_TREEDEFS[static], [float(v) for v in packed])

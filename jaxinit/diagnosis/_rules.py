@@ -1,11 +1,20 @@
 """The warnings: each rule reads the rows (and residual streams) and names the layer, the numbers and a fix."""
 
+import functools
 import math
+import re
 from typing import NamedTuple
 
 from jaxinit.diagnosis import _schemes
 from jaxinit.diagnosis._result import DiagnosisWarning, LayerRow
-from jaxinit.initializers import compute_fans, gain
+from jaxinit.initializers import compute_fans
+from jaxinit.initializers import gain as _gain
+
+
+@functools.lru_cache(maxsize=64)
+def gain(activation: str) -> float:
+  """jaxinit.gain, cached: smooth activations need a quadrature, and every layer asks again."""
+  return _gain(activation)
 
 
 class Thresholds(NamedTuple):
@@ -92,20 +101,40 @@ def dead_units(rows, _layouts, t: Thresholds):
       for r in rows if r.dead_fraction is not None and r.dead_fraction > t.dead and r.weight_std != 0]
 
 
-def _drift(rows, t: Thresholds, field: str, code: str, what: str):
-  values = [(getattr(r, field), r) for r in rows if getattr(r, field) is not None and r.finite]
+def depth_groups(rows) -> list[list[LayerRow]]:
+  """Rows of the same role at different depths (paths equal but for list indices: ``blocks/*/up``).
+
+  A model with repeated structure (a group of 3 or more) is judged per group; a bespoke one as a whole.
+  """
+  groups: dict[str, list] = {}
+  for r in rows:
+    groups.setdefault(re.sub(r"(^|/)\d+(?=/|$| )", r"\1*", r.path), []).append(r)
+  repeated = [g for g in groups.values() if len(g) >= 3]
+  return repeated or [list(rows)]
+
+
+def _ratio(group, field):
+  values = [(getattr(r, field), r) for r in group if getattr(r, field) is not None and r.finite]
   if len(values) < 2:
+    return None
+  low, high = min(values, key=lambda v: v[0]), max(values, key=lambda v: v[0])
+  if high[0] == 0:
+    return None
+  return (math.inf if low[0] == 0 else high[0] / low[0]), low, high
+
+
+def _drift(rows, t: Thresholds, field: str, code: str, what: str):
+  found = [r for r in (_ratio(g, field) for g in depth_groups(rows)) if r is not None and r[0] > t.drift]
+  if not found:
     return []
-  (low, low_row), (high, high_row) = min(values, key=lambda v: v[0]), max(values, key=lambda v: v[0])
-  if high == 0 or (low > 0 and high / low <= t.drift):
-    return []
+  ratio, (low, low_row), (high, high_row) = max(found, key=lambda f: f[0])
   act = _common_activation(rows)
   fix = (f"{init_fix(act)} on every layer, or jaxinit.calibrate(model, x)"
          if act else "jaxinit.calibrate(model, x) (LSUV), or a variance-preserving kernel_init per layer")
-  ratio = "inf" if low == 0 else f"{high / low:.3g}"
+  text = "inf" if math.isinf(ratio) else f"{ratio:.3g}"
   return [DiagnosisWarning(
       code, low_row.path if low_row.index > high_row.index else high_row.path,
-      f"{what} drifts by {ratio}x across depth (threshold {t.drift:g}x): {high:.3g} at {high_row.path}, "
+      f"{what} drifts by {text}x across depth (threshold {t.drift:g}x): {high:.3g} at {high_row.path}, "
       f"{low:.3g} at {low_row.path}.", fix)]
 
 
@@ -132,6 +161,18 @@ def kernel_std(rows, layouts, t: Thresholds):
   return out
 
 
+def _layout_fix(row: LayerRow, layout, naive, scheme: str) -> str:
+  family = "he" if scheme.startswith("he") else "lecun"
+  if layout.note.startswith("einsum"):
+    return f"kernel_init=jaxinit.einsum_init({layout.note.split(' ', 1)[1]}, '{family}_normal')"
+  axes = _axes_text(row, layout)
+  if axes:
+    return f"kernel_init=jaxinit.{family}_normal({axes.lstrip(', ')})"
+  # same axes, fewer taps per output (a strided transposed conv): scale the variance up instead
+  scale = (2.0 if family == "he" else 1.0) * naive.fan_in / layout.fans.fan_in
+  return f"kernel_init=jaxinit.variance_scaling({scale:g}, 'fan_in', 'truncated_normal')"
+
+
 def fan_layout(rows, layouts, _t, *, matcher):
   out = []
   for r in rows:
@@ -145,9 +186,7 @@ def fan_layout(rows, layouts, _t, *, matcher):
     if hit.name == "unknown":
       continue
     right = _schemes.family_std(hit.name, layout.fans, r.kind)
-    fix = (f"kernel_init=jaxinit.einsum_init({layout.note.split(' ', 1)[1]}, 'lecun_normal')"
-           if layout.note.startswith("einsum") else
-           f"kernel_init=jaxinit.lecun_normal({_axes_text(r, layout).lstrip(', ')})")
+    fix = _layout_fix(r, layout, naive, hit.name)
     right_text = f" (std {right:.3g} under the layer's fans: ratio {r.weight_std / right:.3g})" if right else ""
     out.append(DiagnosisWarning(
         "fan_layout", r.path,

@@ -12,8 +12,6 @@ from flax import nnx
 
 import jaxinit
 
-
-
 TRUNCATED_STD = 0.8796256610342398  # std of N(0, 1) truncated to (-2, 2)
 
 

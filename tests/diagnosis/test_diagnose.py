@@ -57,9 +57,9 @@ def test_model_untouched_and_classes_restored(he_mlp, batch):
 
 def test_second_diagnosis_reuses_compilation(he_mlp, batch):
   jaxinit.diagnose(he_mlp, batch)
-  size = _engine.run._cache_size()
+  size = _engine._run_jit._cache_size()
   jaxinit.diagnose(he_mlp, batch + 1.0)
-  assert _engine.run._cache_size() == size
+  assert _engine._run_jit._cache_size() == size
 
 
 def test_summary_json(he_mlp, batch):
@@ -90,6 +90,10 @@ def test_cnn_fans_per_kind(models):
       ("conv1", "Conv", (3, 3, 3, 8), 27, 72), ("conv2", "Conv", (3, 3, 8, 16), 72, 144),
       ("up", "ConvTranspose", (2, 2, 16, 8), 16, 8), ("head", "Linear", (8, 10), 8, 10)]
   assert d.rows[0].activation_out == "relu" and "stride" in d.rows[2].fans_note
+  # He drawn over the whole 2 x 2 window, but a stride-2 transposed conv gives each output one tap
+  (warning,) = [w for w in d.warnings if w.code == "fan_layout"]
+  assert warning.path == "up" and "fan_in=64" in warning.message and "fan_in=16" in warning.message
+  assert warning.fix == "kernel_init=jaxinit.variance_scaling(8, 'fan_in', 'truncated_normal')"
 
 
 @pytest.mark.slow
@@ -207,7 +211,25 @@ class _Custom(nnx.Module):
     return jnp.einsum("bi,kio->bo", x, self.w)
 
 
-def test_unknown_layout_says_so(batch):
-  d = jaxinit.diagnose(_Custom(nnx.Rngs(0)), batch)
+def _as_dict(model, x):
+  return {"aux": jnp.int32(0), "y": model(x)}
+
+
+def _mean_square(out):
+  return jnp.mean(jnp.square(out["y"]))
+
+
+def test_unknown_layout_says_so_and_call_loss(batch):
+  model = _Custom(nnx.Rngs(0))
+  d = jaxinit.diagnose(model, batch, call=_as_dict, loss=_mean_square)
   (row,) = d.rows
   assert row.fan_in is None and "fans unknown" in row.fans_note and row.scheme == "unknown"
+  y = np.einsum("bi,kio->bo", np.asarray(batch), np.asarray(model.w[...]))
+  np.testing.assert_allclose(d.loss, np.mean(y ** 2), rtol=1e-4)
+  np.testing.assert_allclose(row.grad_out_std, (2 * y / y.size).std(), rtol=1e-4)
+
+
+def test_plot_marks_warned_layers(models, batch, tmp_path):
+  d = jaxinit.diagnose(models.mlp(2, 32, nnx.initializers.zeros), batch)
+  path = d.plot(tmp_path / "zeros.png")
+  assert path == tmp_path / "zeros.png" and path.stat().st_size > 0 and list(tmp_path.iterdir()) == [path]
