@@ -38,6 +38,9 @@ from jaxinit.initializers import identity as identity
 from jaxinit.initializers import orthogonal as orthogonal
 from jaxinit.initializers import sparse as sparse
 from jaxinit.sweep import sweep as sweep
+from jaxinit import training as training
+from jaxinit.training import TrainabilityResult as TrainabilityResult
+from jaxinit.training import trainability as trainability
 
 try:
   __version__ = _metadata.version("jaxinit")
@@ -81,4 +84,7 @@ __all__ = (
     "xavier_normal",
     "xavier_uniform",
     "zeros",
+    "training",
+    "TrainabilityResult",
+    "trainability",
 )
