@@ -190,7 +190,7 @@ def _check_inputs(x: np.ndarray, name: str, where: str) -> np.ndarray:
   bad = ~np.isfinite(x.astype(np.float64))
   if bad.any():
     row, col = np.argwhere(bad)[0]
-    raise ValueError(f"{where}: data {name} has {int(bad.sum())} non-finite value(s), first {x[row, col]!r} "
+    raise ValueError(f"{where}: data {name} has {int(bad.sum())} non-finite value(s), first {x[row, col].item()!r} "
                      f"at [{row}, {col}]")
   return x.astype(np.float32)
 
@@ -203,7 +203,7 @@ def _check_targets(y: np.ndarray, name: str, n: int, classes: int | None, where:
       raise ValueError(f"{where}: data {name} must be a 1-d array of integer labels; got {y.dtype} {y.shape}")
     out = (y < 0) | (y >= classes)
     if out.any():
-      raise ValueError(f"{where}: data {name} has label {y[out][0]!r} out of range [0, {classes}) "
+      raise ValueError(f"{where}: data {name} has label {y[out][0].item()!r} out of range [0, {classes}) "
                        f"({int(out.sum())} label(s) out of range)")
     return y.astype(np.int32)
   if y.ndim == 1:

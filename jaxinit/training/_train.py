@@ -82,7 +82,10 @@ def _check_ints(values, name: str, minimum: int) -> tuple[int, ...]:
 
 
 def _check_floats(values, name: str, positive: bool) -> tuple[float, ...]:
+  bound = "> 0" if positive else ">= 0"
   if isinstance(values, (int, float, np.number)) and not isinstance(values, bool):
+    if not math.isfinite(values) or values < 0 or (positive and values == 0):
+      raise ValueError(f"trainability: {name}={values!r} must be a finite number {bound}")
     values = (values,)
   try:
     out = tuple(values)
@@ -93,8 +96,7 @@ def _check_floats(values, name: str, positive: bool) -> tuple[float, ...]:
   for v in out:
     ok = isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
     if not ok or (positive and v <= 0) or v < 0:
-      raise ValueError(f"trainability: {name}={values!r} must hold finite numbers {'> 0' if positive else '>= 0'}; "
-                       f"got {v!r}")
+      raise ValueError(f"trainability: {name}={values!r} must hold finite numbers {bound}; got {v!r}")
   return tuple(float(v) for v in out)
 
 
