@@ -41,6 +41,7 @@ from jaxinit.sweep import sweep as sweep
 from jaxinit import training as training
 from jaxinit.training import TrainabilityResult as TrainabilityResult
 from jaxinit.training import trainability as trainability
+from jaxinit import mup as mup
 
 try:
   __version__ = _metadata.version("jaxinit")
@@ -87,4 +88,5 @@ __all__ = (
     "training",
     "TrainabilityResult",
     "trainability",
+    "mup",
 )
