@@ -1,6 +1,8 @@
 """The coordinate check: per-layer mean |activation| over the first steps, across widths, SP against muP."""
 
 import math
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -66,8 +68,15 @@ class CoordCheckResult:
     fig.suptitle("coordinate check: flat in width under muP, growing under the standard parametrisation",
                  fontsize=10)
     path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+      fig.savefig(tmp, dpi=110)
+      os.replace(tmp, path)  # atomic: a reader never sees half a file
+    finally:
+      plt.close(fig)
+      if os.path.exists(tmp):
+        os.unlink(tmp)
     return path
 
 

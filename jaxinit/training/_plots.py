@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxinit.training._result import save_figure
+
 _CMAP = "viridis_r"
 _DIVERGED = "black"
 _OUTLINE = "#e8432e"
@@ -118,7 +120,7 @@ def heatmap(result, path, *, learning_rate: int = 0, curves: dict | None = None)
   rate_text = "" if np.isnan(rate) else f", lr {rate:g}"
   fig.suptitle(f"jaxinit trainability: {result.data_name}, {result.steps} steps of {result.optimizer}{rate_text}; "
                "outlined: trains", fontsize=10)
-  path = Path(path)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
-  return path
+  try:
+    return save_figure(fig, path)
+  finally:
+    plt.close(fig)

@@ -31,6 +31,21 @@ def write_atomic(path, text: str) -> Path:
   return path
 
 
+def save_figure(fig, path) -> Path:
+  """Saves a matplotlib figure to ``path`` atomically (format from the suffix)."""
+  path = Path(path)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+  os.close(fd)
+  try:
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+  return path
+
+
 class TrainabilityResult:
   """What :func:`jaxinit.trainability` measured.
 
