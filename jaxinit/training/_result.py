@@ -181,7 +181,7 @@ class TrainabilityResult:
       rate = self.learning_rates[r]
       table.add_row(self.schemes[k], self.activations[a], str(self.widths[w]),
                     "-" if math.isnan(rate) else f"{rate:g}", *(str(int((cells == v).sum())) for v in VERDICTS),
-                    str(int(deepest[k, a, w, r])) or "-")
+                    str(int(deepest[k, a, w, r])) if deepest[k, a, w, r] else "-")
     console.print(table)
 
   def __repr__(self) -> str:

@@ -330,9 +330,11 @@ def trainability(schemes=None, activations=("relu",), depths=(2, 8, 32), widths=
   the same shapes does not recompile. The seeds' weights and minibatches are shared by every
   configuration (common random numbers): seed ``s`` draws from ``fold_in(key, s)``.
 
-  The default optimizer is ``optax.sgd`` with learning rate 0.01: stable for He- and
-  LeCun-initialised MLPs up to depth ~100 at widths 16-512 on the built-in tasks, whose inputs
-  and targets have unit variance. Verdicts and their thresholds: :class:`TrainabilityResult`.
+  The default optimizer is ``optax.sgd`` with learning rate 0.01, for inputs and targets of
+  unit variance (the built-in tasks): on the teacher task, 300 steps take He et al.'s 30-layer
+  ReLU MLP (variance 2/fan_in, width 32) to about 0.3 of the baseline loss, while a rate of
+  0.03 already stalls some seeds (dead units) and with 1/fan_in nothing moves. Verdicts and
+  their thresholds: :class:`TrainabilityResult`.
   A configuration that diverges is frozen at its last finite state and reported as
   "diverges"; the others are unaffected.
 
