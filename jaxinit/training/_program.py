@@ -2,8 +2,9 @@
 
 Per width, one ``jax.jit`` of nested ``vmap`` s (scheme, seed, depth, learning rate) around a
 ``lax.scan`` over training steps. Hidden layers are stacked ``(n_square, N, N)`` and run by an
-inner ``lax.scan``; layers past a configuration's depth pass the signal through unchanged
-(``where``), so every depth shares the program. Weights are drawn inside the program from one
+inner ``lax.scan``; depths are grouped by powers of four (:func:`depth_buckets`), each group one
+vmapped scan as deep as its deepest member, whose layers past a shallower configuration's depth
+pass the signal through unchanged (``where``). Weights are drawn inside the program from one
 key per seed, the same key for every scheme (common random numbers), and every configuration of
 a seed sees the same minibatches. A configuration whose loss or parameters stop being finite
 (or whose loss passes ``LOSS_LIMIT``) is frozen at its last finite state: it reports
@@ -123,14 +124,33 @@ def train_one(params: Params, depth, rate, batches, data, *, act: Callable, make
   return Outcome(curve, initial, train[0], test[0], train[1], test[1], first_bad)
 
 
+def depth_buckets(depths: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+  """Sorted depths grouped by ceil(log4(depth)): within a group the deepest is < 4x the shallowest.
+
+  Each group runs its own stacked scan of ``max(group) - 1`` layers. Finer groups skip fewer
+  layers but compile one more training loop each (seconds on a CPU): groups of 4x halve the
+  loops of 2x groups (e.g. depths 2, 4, 8, 16 run as two groups, 4 and 16 layers deep).
+  """
+  groups: dict[int, list[int]] = {}
+  for d in sorted(depths):
+    groups.setdefault((max(d - 1, 1).bit_length() + 1) // 2, []).append(d)
+  return tuple(tuple(g) for g in groups.values())
+
+
+def _prefix(params: Params, layers: int) -> Params:
+  """The parameters of a shallower stack: the first ``layers`` hidden layers (common random numbers)."""
+  return params._replace(w_hidden=params.w_hidden[:, :, :layers], b_hidden=params.b_hidden[:, :, :layers])
+
+
 def build(inits: tuple[Callable, ...], acts: tuple[Callable, ...], make_optimizer: Callable, layout: Layout,
-          loss_limit: float, readout_scale: float):
+          depths: tuple[int, ...], loss_limit: float, readout_scale: float):
   """The jitted program of one width.
 
-  Called as ``program(seed_keys (S,), depths (D,), rates (R,), bias_std, data)``; returns an
+  Called as ``program(seed_keys (S,), rates (R,), bias_std, data)``; returns an
   :class:`Outcome` per activation with leading axes (K schemes, S seeds, D depths, R rates).
+  Depths are grouped by :func:`depth_buckets`, one vmapped scan per group.
   """
-  def per_activation(act, seed_keys, depths, rates, bias_std, data):
+  def per_activation(act, seed_keys, rates, bias_std, data):
     init_keys, batch_keys = jax.vmap(lambda k: jax.random.split(k, 2), out_axes=1)(seed_keys)
     n_train = data[0].shape[0]
 
@@ -148,9 +168,11 @@ def build(inits: tuple[Callable, ...], acts: tuple[Callable, ...], make_optimize
     fn = jax.vmap(fn, in_axes=(None, 0, None, None))  # depths
     fn = jax.vmap(fn, in_axes=(0, None, None, 0))  # seeds
     fn = jax.vmap(fn, in_axes=(0, None, None, None))  # schemes
-    return fn(params, depths, rates, batches)
+    outs = [fn(_prefix(params, max(max(group) - 1, 1)), jnp.asarray(group, jnp.int32), rates, batches)
+            for group in depth_buckets(depths)]
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=2), *outs)
 
-  def program(seed_keys, depths, rates, bias_std, data):
-    return tuple(per_activation(act, seed_keys, depths, rates, bias_std, data) for act in acts)
+  def program(seed_keys, rates, bias_std, data):
+    return tuple(per_activation(act, seed_keys, rates, bias_std, data) for act in acts)
 
   return jax.jit(program)

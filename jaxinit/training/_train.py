@@ -259,14 +259,14 @@ def _compiled(plan: _Plan, width: int):
   layout = _program.Layout(width, max(max(plan.depths) - 1, 1), plan.data.x_train.shape[1], plan.data.outputs,
                            plan.data.classes, plan.steps, plan.batch)
   readout_scale = 1.0 if plan.parametrization == "standard" else math.sqrt(plan.base_width / width)
-  cache_key = (layout, tuple(s.cache_key for s in plan.schemes), tuple(a.fn for a in plan.activations),
+  cache_key = (layout, plan.depths, tuple(s.cache_key for s in plan.schemes), tuple(a.fn for a in plan.activations),
                plan.optimizer_key, plan.parametrization, plan.base_width)
   program = _PROGRAMS.get(cache_key)
   if program is None:
     if len(_PROGRAMS) >= _MAX_PROGRAMS:
       _PROGRAMS.pop(next(iter(_PROGRAMS)))
     program = _program.build(tuple(s.init for s in plan.schemes), tuple(a.fn for a in plan.activations),
-                             _optimizer_for(plan, width), layout, LOSS_LIMIT, readout_scale)
+                             _optimizer_for(plan, width), layout, plan.depths, LOSS_LIMIT, readout_scale)
     _PROGRAMS[cache_key] = program
   return program
 
@@ -274,14 +274,13 @@ def _compiled(plan: _Plan, width: int):
 def _run(plan: _Plan) -> dict[int, tuple]:
   """Outcomes per width: a tuple over activations of Outcomes with axes (K, S, D, R, ...)."""
   seed_keys = jax.vmap(lambda s: jax.random.fold_in(plan.key, s))(jnp.arange(plan.seeds))
-  depths = jnp.asarray(plan.depths, jnp.int32)
   rates = jnp.asarray(plan.learning_rates, jnp.float32)
   d = plan.data
   data = tuple(jnp.asarray(a) for a in (d.x_train, d.y_train, d.x_test, d.y_test))
   out = {}
   for width in plan.widths:
     program = _compiled(plan, width)
-    out[width] = jax.device_get(program(seed_keys, depths, rates, jnp.float32(plan.bias_std), data))
+    out[width] = jax.device_get(program(seed_keys, rates, jnp.float32(plan.bias_std), data))
   return out
 
 
