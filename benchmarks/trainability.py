@@ -6,7 +6,7 @@ build an ``nnx`` MLP with the scheme as ``kernel_init``, an ``nnx.Optimizer`` wi
 minibatch size. Both are timed cold (first call: tracing and compiling included) and warm
 (the same grid again, everything compiled); the ratio is printed.
 
-  python benchmarks/trainability.py            # 2 schemes x 2 activations x 4 depths x 4 seeds, width 64, 200 steps
+  python benchmarks/trainability.py            # 2 schemes x 2 activations x 4 depths x 2 seeds, width 64, 100 steps
   python benchmarks/trainability.py --quick    # a tiny grid
 """
 
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
   if args.quick:
     depths, width, steps, seeds, batch = (2, 4), 16, 20, 2, 32
   else:
-    depths, width, steps, seeds, batch = (2, 4, 8, 16), 64, 200, 4, 64
+    depths, width, steps, seeds, batch = (2, 4, 8, 16), 64, 100, 2, 64
   data = training.teacher()
   grid = (schemes, activations, depths, width, steps, seeds, batch, data)
   work = len(schemes) * len(activations) * len(depths) * seeds * steps
