@@ -14,7 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxinit.initializers import _schemes, _structured
+from jaxinit.initializers import _structured, _variance_scaling
 from jaxinit.sweep._config import Scheme, SweepConfigError, sampleable
 
 # "auto" samples X W from width >= ratio x batch, where that is cheaper than drawing W (benchmarks/engines.py)
@@ -89,7 +89,7 @@ def standard_draw(key, shape: tuple[int, ...], family: str) -> jax.Array:
     The draw; scaling it by a scheme's std gives that scheme's weights.
   """
   if family == "truncated_normal":
-    return jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32) / _schemes.TRUNCATED_STD
+    return jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32) / _variance_scaling.TRUNCATED_STD
   if family == "normal":
     return jax.random.normal(key, shape, jnp.float32)
   if family == "orthogonal":

@@ -1,0 +1,166 @@
+"""`jaxinit train`: train every scheme x activation x width x depth MLP and write a trainability report.
+
+Every option is checked before anything compiles; bad input raises ``ValueError`` naming the
+option and its value.
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+
+NAME = "train"
+HELP = "train an MLP per scheme x activation x width x depth; write a trainability report"
+DEFAULTS = {"schemes": "he_normal,lecun_normal", "activations": "relu,tanh", "depths": "2,4,8,16,32",
+            "widths": "32", "seeds": "2", "steps": "300", "lr": "0.01", "task": "teacher", "batch": "64"}
+TASKS = ("teacher", "mixture", "digits")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+
+
+def add_arguments(parser) -> None:
+  """The sweep's grid options, and the training ones."""
+  d = DEFAULTS
+  parser.add_argument("--schemes", default=d["schemes"], metavar="A,B", help="scheme names (default %(default)s)")
+  parser.add_argument("--sigma-w2", default=None, metavar="GRID",
+                      help="a sigma_w^2 grid instead of named schemes: 1,2,3 or START:STOP:STEP (Gaussian, fan_in)")
+  parser.add_argument("--activations", default=d["activations"], metavar="A,B", help="(default %(default)s)")
+  parser.add_argument("--depths", default=d["depths"], metavar="RANGE",
+                      help="hidden layers: a list 2,4,8 or a range 2:32:2 (default %(default)s)")
+  parser.add_argument("--widths", default=d["widths"], metavar="N,N", help="(default %(default)s)")
+  parser.add_argument("--seeds", default=d["seeds"], help="networks per configuration (default %(default)s)")
+  parser.add_argument("--steps", default=d["steps"], help="optimizer steps (default %(default)s)")
+  parser.add_argument("--lr", default=d["lr"], metavar="RATES", help="learning rate(s), comma-separated "
+                      "(default %(default)s)")
+  parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="(default %(default)s)")
+  parser.add_argument("--task", choices=TASKS, default=d["task"],
+                      help="teacher regression, Gaussian mixture, or scikit-learn digits (default %(default)s)")
+  parser.add_argument("--batch", default=d["batch"], help="examples per step (default %(default)s)")
+  parser.add_argument("--bias-std", default="0", help="std of the biases (default %(default)s)")
+  parser.add_argument("--seed", default="0", help="PRNG seed (default %(default)s)")
+  parser.add_argument("--out", default="jaxinit-train", metavar="DIR", help="report folder (default ./%(default)s)")
+  parser.add_argument("--format", choices=("table", "json"), default="table", help="stdout: table or JSON summary")
+
+
+def _int(text, option: str, minimum: int) -> int:
+  try:
+    value = int(str(text).strip())
+  except ValueError:
+    raise ValueError(f"{option} {text!r}: not an integer") from None
+  if value < minimum:
+    raise ValueError(f"{option} {text!r}: must be an integer >= {minimum}")
+  return value
+
+
+def _float(text, option: str, whole: str) -> float:
+  try:
+    value = float(str(text).strip())
+  except ValueError:
+    raise ValueError(f"{option} {whole!r}: {str(text).strip()!r} is not a number") from None
+  if not math.isfinite(value) or value <= 0:
+    raise ValueError(f"{option} {whole!r}: {value:g} must be finite and > 0")
+  return value
+
+
+def _items(text: str, option: str) -> list[str]:
+  items = [s.strip() for s in str(text).split(",")]
+  if not all(items):
+    raise ValueError(f"{option} {text!r}: has an empty entry")
+  return items
+
+
+def _ints(text: str, option: str, minimum: int) -> tuple[int, ...]:
+  """``2,4,8`` or inclusive ranges ``2:32`` / ``2:32:2``."""
+  values: set[int] = set()
+  for item in _items(text, option):
+    parts = [_int(p, option, -10**9) for p in item.split(":")]
+    if len(parts) == 1:
+      values.add(parts[0])
+      continue
+    if len(parts) > 3 or (len(parts) == 3 and parts[2] < 1) or parts[0] > parts[1]:
+      raise ValueError(f"{option} {text!r}: {item!r} is not an increasing START:STOP or START:STOP:STEP")
+    values.update(range(parts[0], parts[1] + 1, parts[2] if len(parts) == 3 else 1))
+  if min(values) < minimum:
+    raise ValueError(f"{option} {text!r}: every value must be >= {minimum}")
+  return tuple(sorted(values))
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+  """``1,2,3`` or ``START:STOP:STEP`` (inclusive)."""
+  items = _items(text, option)
+  if len(items) == 1 and ":" in items[0]:
+    parts = [_float(p, option, text) for p in items[0].split(":")]
+    if len(parts) != 3 or parts[0] > parts[1]:
+      raise ValueError(f"{option} {text!r}: not an increasing START:STOP:STEP")
+    count = int(math.floor((parts[1] - parts[0]) / parts[2] + 1e-9)) + 1
+    return tuple(parts[0] + i * parts[2] for i in range(count))
+  return tuple(sorted({_float(v, option, text) for v in items}))
+
+
+def _names(text: str, option: str, known, kind: str) -> tuple[str, ...]:
+  names = _items(text, option)
+  for name in names:
+    if name not in known:
+      raise ValueError(f"{option} {text!r}: unknown {kind} {name!r}; expected one of {', '.join(known)}")
+  if len(set(names)) != len(names):
+    raise ValueError(f"{option} {text!r}: repeats a name")
+  return tuple(names)
+
+
+def options(args) -> dict:
+  """The keyword arguments of :func:`jaxinit.trainability`, every option checked (nothing compiles)."""
+  import jax
+
+  from jaxinit.core import _activations
+  from jaxinit.initializers import _catalog
+
+  sigma_w2 = None if args.sigma_w2 is None else _floats(args.sigma_w2, "--sigma-w2")
+  try:
+    bias_std = float(str(args.bias_std).strip())
+  except ValueError:
+    raise ValueError(f"--bias-std {args.bias_std!r}: not a number") from None
+  if not (math.isfinite(bias_std) and bias_std >= 0):
+    raise ValueError(f"--bias-std {args.bias_std!r}: must be a finite number >= 0")
+  return dict(
+      schemes=None if sigma_w2 is not None else _names(args.schemes, "--schemes", _catalog.SCHEME_NAMES, "scheme"),
+      sigma_w2=sigma_w2,
+      activations=_names(args.activations.lower(), "--activations", _activations.ACTIVATION_NAMES, "activation"),
+      depths=_ints(args.depths, "--depths", 1), widths=_ints(args.widths, "--widths", 1),
+      seeds=_int(args.seeds, "--seeds", 1), steps=_int(args.steps, "--steps", 1),
+      learning_rate=_floats(args.lr, "--lr"), optimizer=args.optimizer, data=args.task,
+      batch=_int(args.batch, "--batch", 1), bias_std=bias_std, key=jax.random.key(_int(args.seed, "--seed", 0)))
+
+
+def _out_dir(text: str) -> Path:
+  path = Path(text).expanduser()
+  try:
+    path.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    raise ValueError(f"--out {text!r}: cannot write there ({e.strerror or e})") from None
+  return path
+
+
+def run(args, console) -> int:
+  """Runs ``jaxinit train``: checks, trains, writes the report, prints the summary; returns 0."""
+  import jaxinit
+  from jaxinit.training import _report
+
+  kwargs = options(args)
+  if kwargs["data"] == "digits":
+    try:
+      import sklearn  # noqa: F401
+    except ImportError:
+      raise ValueError("--task 'digits': needs scikit-learn (pip install scikit-learn)") from None
+  out = _out_dir(args.out)
+  start = time.perf_counter()
+  result = jaxinit.trainability(**kwargs)
+  elapsed = time.perf_counter() - start
+  files = _report.write(result, out, elapsed=elapsed)
+  if args.format == "json":
+    summary = {"parameters": result.parameters(), "elapsed_s": round(elapsed, 3), "out": str(out),
+               "files": [str(f) for f in files], "summary": _report.summary_rows(result)}
+    console.print_json(json.dumps(summary))
+  else:
+    result.summary(console)
+    console.print(f"wrote {out / 'index.html'} ({', '.join(f.name for f in files[:-1])}) in {elapsed:.1f} s",
+                  soft_wrap=True)
+  return 0
