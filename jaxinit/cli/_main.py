@@ -11,9 +11,9 @@ import argparse
 import os
 import sys
 
-from jaxinit.cli import _common, _gains, _schemes, _sweep, _theory
+from jaxinit.cli import _common, _diagnose, _gains, _recommend, _schemes, _sweep, _theory, _train
 
-COMMANDS = (_sweep, _theory, _gains, _schemes)
+COMMANDS = (_sweep, _theory, _gains, _schemes, _recommend, _diagnose, _train)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,8 +27,11 @@ class _Parser(argparse.ArgumentParser):
 def parser(commands=None) -> argparse.ArgumentParser:
   """The argument parser: one sub-command per command module (default: ``COMMANDS``)."""
   commands = COMMANDS if commands is None else commands
+  from jaxinit import __version__
+
   top = _Parser(prog="jaxinit", description="Check weight initialization schemes.")
-  sub = top.add_subparsers(dest="command", required=True)
+  top.add_argument("--version", action="version", version=f"jaxinit {__version__}")
+  sub = top.add_subparsers(dest="command", metavar="COMMAND")
   for command in commands:
     p = sub.add_parser(command.NAME, help=command.HELP, description=getattr(command, "DESCRIPTION", None))
     command.add_arguments(p)
@@ -49,10 +52,14 @@ def _os_error(e: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
   """Runs the command line; returns the exit status: 0 ok, 2 bad input or unwritable file, 130 interrupted."""
   console = _common.stdout_console()
+  top = parser()
   try:
-    args = parser().parse_args(argv)
-  except SystemExit as e:  # --help (0) or a usage error, already printed on one line (2)
+    args = top.parse_args(argv)
+  except SystemExit as e:  # --help, --version (0) or a usage error, already printed on one line (2)
     return int(e.code or 0)
+  if args.command is None:  # a bare `jaxinit`: say what it can do
+    top.print_help(sys.stderr)
+    return 2
   try:
     return args.run(args, console)
   except ValueError as e:

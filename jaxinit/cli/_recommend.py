@@ -3,7 +3,7 @@
 import json
 
 NAME = "recommend"
-HELP = "which initialization to use for an activation at a depth, with theory and a confirming simulation"
+HELP = "which initialization to use for an activation at a depth, and why"
 
 
 def add_arguments(parser) -> None:
