@@ -18,6 +18,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -55,7 +56,7 @@ def plan(config: SweepConfig) -> Plan:
   sharding = None
   if len(devices) > 1:
     sharding = NamedSharding(jax.sharding.Mesh(np.asarray(devices), ("seeds",)), P("seeds"))
-    seed_keys = jax.device_put(seed_keys, sharding)
+    seed_keys = _global_keys(seed_keys, sharding)
   schemes = config.schemes
   sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch) for w in config.widths)
   group_of = {i: gi for gi, g in enumerate(_engines.group_schemes(schemes)) for i in g.members}
@@ -64,8 +65,24 @@ def plan(config: SweepConfig) -> Plan:
   return Plan(config, devices, padded, seed_keys, sharding, sampled, scheme_engines)
 
 
+def _global_keys(seed_keys, sharding):
+  """The seeds' keys as one array sharded over ``sharding``'s devices, which may span several processes
+  (``jax.device_put`` places data on this process's devices only)."""
+  data = np.asarray(jax.random.key_data(seed_keys))
+  shards = jax.make_array_from_callback(data.shape, sharding, lambda index: data[index])
+  return jax.random.wrap_key_data(shards, impl=jax.random.key_impl(seed_keys))
+
+
+def _to_host(x) -> np.ndarray:
+  """``x`` on the host of every process, gathered across processes when it spans several."""
+  if x.is_fully_addressable:
+    return np.asarray(jax.device_get(x))
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
 def _traced_args(config: SweepConfig):
-  return jnp.float32(config.bias_std), jnp.float32(config.branch_scale)
+  # numpy scalars, not jax arrays: a multi-process program takes host values for its replicated arguments
+  return np.float32(config.bias_std), np.float32(config.branch_scale)
 
 
 def _program_key(the_plan: Plan, index: int) -> tuple:
@@ -152,7 +169,7 @@ def collect(the_plan: Plan, outputs: list[dict], interrupted: bool) -> SweepResu
   """The result: (K, A, W, S, L) arrays in one host transfer, and each scheme's sigma_w^2 per width."""
   config = the_plan.config
   seeds, done = config.seeds, len(outputs)
-  host = [jax.device_get(o) for o in outputs]
+  host = [jax.tree.map(_to_host, o) for o in outputs]
   metrics = {m: np.stack([np.asarray(o[m])[:seeds] for o in host], axis=0).transpose(3, 2, 0, 1, 4)
              for m in METRICS}
   sigma_w2 = tuple(tuple(s.sigma_w2(w) if s.sigma_w2(w) is not None
