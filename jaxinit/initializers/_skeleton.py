@@ -69,6 +69,8 @@ def initializer(draw: Draw, *, where: str, dtype=None, description: Description 
 
   init.__qualname__ = f"{where}.<locals>.init"
   init.description = description
+  if description.spec is not None:  # the attribute variance-scaling initializers have always carried
+    init.spec = description.spec
   return init
 
 
