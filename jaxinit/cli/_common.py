@@ -130,6 +130,21 @@ def parse_names(text: str, option: str, known, kind: str) -> tuple[str, ...]:
   return tuple(names)
 
 
+def parse_scheme_names(text: str, option: str) -> tuple[str, ...]:
+  """Scheme names, schemes with arguments included (``edge_of_chaos:tanh,0.05``), each checked."""
+  from jaxinit.initializers import _catalog
+
+  names = _catalog.split_names(text)
+  for name in names:
+    try:
+      _catalog.lookup(name, where=option)
+    except ValueError as e:
+      raise CliError(f"{option} {text!r}: {str(e).removeprefix(option + ': ')}") from None
+  if len(set(names)) != len(names):
+    raise CliError(f"{option} {text!r}: repeats a name")
+  return tuple(names)
+
+
 def parse_activation_names(text: str, option: str) -> tuple[str, ...]:
   return parse_names(text.lower(), option, _activations.ACTIVATION_NAMES, "activation")
 

@@ -7,7 +7,6 @@ from rich.console import Console
 
 from jaxinit.cli import _common
 from jaxinit.cli._common import CliError
-from jaxinit.initializers import _catalog
 
 NAME = "sweep"
 HELP = "simulate signal propagation over depth x width; write a report"
@@ -56,7 +55,7 @@ def add_arguments(p) -> None:
 def _parsed(args) -> dict:
   """Every option as a typed value, checked without touching jax."""
   opts = dict(
-      schemes=_common.parse_names(args.schemes, "--schemes", _catalog.SCHEME_NAMES, "scheme"),
+      schemes=_common.parse_scheme_names(args.schemes, "--schemes"),
       activations=_common.parse_sweep_activations(args.activations, "--activations"),
       depths=_common.parse_int_list(args.depths, "--depths", 1),
       widths=_common.parse_int_list(args.widths, "--widths", 1),

@@ -110,8 +110,8 @@ def options(args) -> dict:
   """The keyword arguments of :func:`jaxinit.trainability`, every option checked (nothing compiles)."""
   import jax
 
+  from jaxinit.cli import _common
   from jaxinit.core import _activations
-  from jaxinit.initializers import _catalog
 
   sigma_w2 = None if args.sigma_w2 is None else _floats(args.sigma_w2, "--sigma-w2")
   try:
@@ -121,7 +121,7 @@ def options(args) -> dict:
   if not (math.isfinite(bias_std) and bias_std >= 0):
     raise ValueError(f"--bias-std {args.bias_std!r}: must be a finite number >= 0")
   return dict(
-      schemes=None if sigma_w2 is not None else _names(args.schemes, "--schemes", _catalog.SCHEME_NAMES, "scheme"),
+      schemes=None if sigma_w2 is not None else _common.parse_scheme_names(args.schemes, "--schemes"),
       sigma_w2=sigma_w2,
       activations=_names(args.activations.lower(), "--activations", _activations.ACTIVATION_NAMES, "activation"),
       depths=_ints(args.depths, "--depths", 1), widths=_ints(args.widths, "--widths", 1),

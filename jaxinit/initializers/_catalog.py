@@ -50,10 +50,102 @@ SCHEMES: tuple[SchemeInfo, ...] = (
 _BY_NAME = {alias: info for info in SCHEMES for alias in (info.name, *info.aliases)}
 SCHEME_NAMES = tuple(sorted(_BY_NAME))
 
+# Schemes with arguments, named ``KIND:ARG[,ARG...]``; each entry: (form, argument count range)
+PARAMETRISED = {
+    "for_activation": ("for_activation:ACTIVATION", (1, 1)),
+    "edge_of_chaos": ("edge_of_chaos:ACTIVATION[,SIGMA_B2]", (1, 2)),
+    "variance_scaling": ("variance_scaling:SCALE,MODE,DISTRIBUTION", (3, 3)),
+}
+EDGE_OF_CHAOS_SIGMA_B2 = 0.05  # the bias variance of edge_of_chaos:ACTIVATION without one
+
+
+def _number(text: str, name: str, where: str) -> float:
+  try:
+    return float(text)
+  except ValueError:
+    raise ValueError(f"{where}: scheme {name!r}: {text!r} is not a number") from None
+
+
+def _edge_of_chaos(activation: str, sigma_b2: float, name: str, where: str) -> _checks.Initializer:
+  from jaxinit import theory  # the theory sits beside the initializers; only this scheme needs it
+
+  sigma_w2 = float(theory.edge_of_chaos(activation, sigma_b2).sigma_w2)
+  if not sigma_w2 > 0 or sigma_w2 == float("inf"):
+    raise ValueError(f"{where}: scheme {name!r}: {activation} has no edge of chaos with a finite fixed point "
+                     f"reached from q = 1 at sigma_b2={sigma_b2!r}")
+  return _variance_scaling.variance_scaling(sigma_w2, "fan_in", "normal")
+
+
+def _parametrised(name: str, where: str) -> _checks.Initializer:
+  from jaxinit.initializers import _gains
+
+  kind, _, text = name.partition(":")
+  if kind not in PARAMETRISED:
+    raise ValueError(f"{where}: scheme={name!r} is unknown; schemes with arguments are "
+                     f"{', '.join(form for form, _ in PARAMETRISED.values())}")
+  form, (low, high) = PARAMETRISED[kind]
+  args = [a.strip() for a in text.split(",")] if text else []
+  if not low <= len(args) <= high or not all(args):
+    raise ValueError(f"{where}: scheme={name!r} does not read as {form}")
+  try:
+    if kind == "for_activation":
+      return _gains.for_activation(args[0])
+    if kind == "edge_of_chaos":
+      sigma_b2 = _number(args[1], name, where) if len(args) > 1 else EDGE_OF_CHAOS_SIGMA_B2
+      return _edge_of_chaos(args[0], sigma_b2, name, where)
+    return _variance_scaling.variance_scaling(_number(args[0], name, where), args[1], args[2])
+  except ValueError as e:
+    raise ValueError(f"{where}: scheme={name!r}: {e}") from None
+
 
 def lookup(name: str, *, where: str = "scheme") -> _checks.Initializer:
-  """The initializer named ``name`` (or an alias) with default arguments."""
+  """The initializer named ``name`` (or an alias) with default arguments, or a scheme with arguments.
+
+  Schemes with arguments: ``for_activation:ACTIVATION`` (the exact gain), ``edge_of_chaos:ACTIVATION[,SIGMA_B2]``
+  (``variance_scaling(sigma_w2, "fan_in", "normal")`` at the critical sigma_w2 for that bias variance, default
+  0.05; pair it with biases of that variance) and ``variance_scaling:SCALE,MODE,DISTRIBUTION``.
+
+  Examples:
+    >>> from jaxinit.initializers import _catalog
+    >>> _catalog.lookup("variance_scaling:2,fan_in,normal").spec.scale
+    2.0
+  """
   info = _BY_NAME.get(name)
-  if info is None:
-    raise ValueError(f"{where}: scheme={name!r} is unknown; expected one of {', '.join(SCHEME_NAMES)}")
-  return info.build()
+  if info is not None:
+    return info.build()
+  if ":" in name:
+    return _parametrised(name, where)
+  raise ValueError(f"{where}: scheme={name!r} is unknown; expected one of {', '.join(SCHEME_NAMES)}, or "
+                   f"{', '.join(form for form, _ in PARAMETRISED.values())}")
+
+
+def split_names(text: str) -> list[str]:
+  """Splits a comma-separated list of scheme names, keeping the arguments of a scheme with arguments.
+
+  ``"he_normal,variance_scaling:2,fan_in,normal,edge_of_chaos:tanh,0.1"`` gives
+  ``["he_normal", "variance_scaling:2,fan_in,normal", "edge_of_chaos:tanh,0.1"]``: a scheme with
+  arguments takes as many of the following items as its form has arguments (an optional one only
+  when it is a number).
+  """
+  items, out = [t.strip() for t in text.split(",")], []
+  while items:
+    name = items.pop(0)
+    kind, sep, _ = name.partition(":")
+    if sep and kind in PARAMETRISED:
+      low, high = PARAMETRISED[kind][1]
+      for _ in range(low - 1):
+        if items:
+          name += "," + items.pop(0)
+      for _ in range(high - low):
+        if items and _is_number(items[0]):
+          name += "," + items.pop(0)
+    out.append(name)
+  return out
+
+
+def _is_number(text: str) -> bool:
+  try:
+    float(text)
+  except ValueError:
+    return False
+  return True

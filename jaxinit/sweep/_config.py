@@ -118,9 +118,10 @@ def _schemes(schemes) -> tuple[Scheme, ...]:
     if isinstance(s, Scheme):
       out.append(s if label is None else Scheme(str(label), s.init))
     elif isinstance(s, str):
-      if s not in _catalog.SCHEME_NAMES:
-        raise SweepConfigError("scheme", s, f"is unknown; expected one of {', '.join(_catalog.SCHEME_NAMES)}")
-      init = _catalog.lookup(s, where="sweep")
+      try:
+        init = _catalog.lookup(s, where="sweep")
+      except ValueError as e:
+        raise SweepConfigError("scheme", s, "is not a known scheme", message=str(e)) from None
       out.append(Scheme(str(label or s), init))
     elif callable(s):
       out.append(Scheme(str(label or getattr(s, "__name__", f"scheme{len(out)}")), s))
