@@ -20,7 +20,7 @@ class Candidate(NamedTuple):
 
   Attributes:
     label: the scheme's name: a catalogue name (``"he_normal"``) or a description with its
-      arguments (``"edge_of_chaos:tanh"``, ``"for_activation:gelu"``).
+      arguments (``"edge_of_chaos:tanh,0.05"``, ``"for_activation:gelu"``).
     sigma_w2: fan_in x Var(W) of a square kernel (the mean-field weight variance).
     sigma_b2: the bias variance it is paired with.
     chi1: the slope of the correlation map at c = 1 at the fixed point (1: edge of chaos).
@@ -75,7 +75,7 @@ def schemes_for(activation: str, param, sigma_b2: float) -> list[Scheme]:
   edge = theory.edge_of_chaos(activation, sigma_b2, param=param)
   edge_w2, edge_q = float(edge.sigma_w2), float(edge.q_star)
   if math.isfinite(edge_w2) and math.isfinite(edge_q) and edge_q > 0:
-    out.append(Scheme(f"edge_of_chaos:{activation}", edge_w2, float(sigma_b2),
+    out.append(Scheme(f"edge_of_chaos:{activation},{sigma_b2:g}", edge_w2, float(sigma_b2),
                       initializers.variance_scaling(edge_w2, "fan_in", "normal"), _bias_init(sigma_b2)))
   unique: dict[tuple[float, float], Scheme] = {}
   for s in out:  # gain^2 = 2 for ReLU is He, gain^2 = 1 for SELU is LeCun: keep the classic name

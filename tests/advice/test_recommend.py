@@ -31,7 +31,7 @@ def test_relu_gets_he_and_lecun_halves_the_signal_every_layer(theory_only):
 def test_tanh_gets_the_edge_of_chaos(theory_only):
   rec = theory_only["tanh"]
   # the critical sigma_w^2 of tanh at sigma_b^2 = 0.05 (Schoenholz et al. 2017, Figure 1)
-  assert rec.choice.label == "edge_of_chaos:tanh"
+  assert rec.choice.label == "edge_of_chaos:tanh,0.05"
   assert rec.choice.sigma_w2 == pytest.approx(1.761, abs=1e-3) and rec.choice.sigma_b2 == 0.05
   assert rec.choice.chi1 == pytest.approx(1.0, abs=1e-9)
   he = next(c for c in rec.candidates if c.label == "he_normal")
@@ -49,7 +49,7 @@ def test_gelu_has_no_plain_mlp_scheme_and_says_so(theory_only):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("activation, label", [("relu", "he_normal"), ("tanh", "edge_of_chaos:tanh"),
+@pytest.mark.parametrize("activation, label", [("relu", "he_normal"), ("tanh", "edge_of_chaos:tanh,0.05"),
                                                ("gelu", None)])
 def test_the_sweep_confirms_the_answer_at_depth_100(activation, label):
   rec = jaxinit.recommend(activation, depth=100)
@@ -89,8 +89,17 @@ def test_cli_prints_the_answer_and_json(capsys):
   assert code == 0 and "use he_normal" in out
   code, out = _run_cli(["--activation", "tanh", "--depth", "30", "--no-simulate", "--format", "json"], capsys)
   doc = json.loads(out)
-  assert code == 0 and doc["choice"]["label"] == "edge_of_chaos:tanh"
+  assert code == 0 and doc["choice"]["label"] == "edge_of_chaos:tanh,0.05"
   with pytest.raises(ValueError, match="--depth='x'"):
     _run_cli(["--activation", "relu", "--depth", "x"], capsys)
   with pytest.raises(ValueError, match="--depth=0"):
     _run_cli(["--activation", "relu", "--depth", "0", "--no-simulate"], capsys)
+
+
+def test_the_answer_is_a_scheme_name_the_sweep_accepts(theory_only):
+  from jaxinit.initializers import _catalog
+
+  for rec in theory_only.values():
+    for c in rec.candidates:
+      init = _catalog.lookup(c.label)
+      assert jaxinit.describe(init).spec.variance((100, 100)) * 100 == pytest.approx(c.sigma_w2, rel=1e-9)
