@@ -136,6 +136,10 @@ def parse_scheme_names(text: str, option: str) -> tuple[str, ...]:
 
   names = _catalog.split_names(text)
   for name in names:
+    if ":" not in name and name not in _catalog.SCHEME_NAMES:
+      forms = ", ".join(p.form for p in _catalog.PARAMETRISED.values())
+      raise CliError(f"{option} {text!r}: unknown scheme {name!r}; expected one of "
+                     f"{', '.join(_catalog.SCHEME_NAMES)}, or {forms}")
     try:
       _catalog.lookup(name, where=option)
     except ValueError as e:

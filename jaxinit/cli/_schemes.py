@@ -20,6 +20,8 @@ def run(args, console: Console) -> int:
   if args.format == "json":
     rows = [{"name": s.name, "distribution": s.distribution, "variance": s.variance,
              "aliases": list(s.aliases)} for s in _catalog.SCHEMES]
+    rows += [{"name": p.form, "distribution": p.distribution, "variance": p.variance, "aliases": []}
+             for p in _catalog.PARAMETRISED.values()]
     console.print_json(json.dumps(rows))
     return 0
   table = Table(title="jaxinit schemes: Var(W) per entry")
@@ -29,5 +31,8 @@ def run(args, console: Console) -> int:
   table.add_column("aliases", no_wrap=True)
   for s in _catalog.SCHEMES:
     table.add_row(s.name, s.distribution, s.variance, ", ".join(s.aliases))
+  table.add_section()
+  for p in _catalog.PARAMETRISED.values():  # schemes with arguments: `--schemes edge_of_chaos:tanh,0.05`
+    table.add_row(p.form, p.distribution, p.variance, "")
   console.print(table)
   return 0

@@ -50,11 +50,22 @@ SCHEMES: tuple[SchemeInfo, ...] = (
 _BY_NAME = {alias: info for info in SCHEMES for alias in (info.name, *info.aliases)}
 SCHEME_NAMES = tuple(sorted(_BY_NAME))
 
-# Schemes with arguments, named ``KIND:ARG[,ARG...]``; each entry: (form, argument count range)
+
+
+class ParametrisedInfo(NamedTuple):
+  form: str  # how it is written, KIND:ARG[,ARG...]
+  arguments: tuple[int, int]  # how many arguments, at least and at most
+  distribution: str
+  variance: str
+
+
 PARAMETRISED = {
-    "for_activation": ("for_activation:ACTIVATION", (1, 1)),
-    "edge_of_chaos": ("edge_of_chaos:ACTIVATION[,SIGMA_B2]", (1, 2)),
-    "variance_scaling": ("variance_scaling:SCALE,MODE,DISTRIBUTION", (3, 3)),
+    "for_activation": ParametrisedInfo("for_activation:ACTIVATION", (1, 1), "truncated normal (+-2 std)",
+                                       "gain(activation)^2 / fan_in = 1 / (E[phi(z)^2] fan_in)"),
+    "edge_of_chaos": ParametrisedInfo("edge_of_chaos:ACTIVATION[,SIGMA_B2]", (1, 2), "normal",
+                                      "sigma_w^2 / fan_in with chi_1 = 1 at SIGMA_B2 (default 0.05)"),
+    "variance_scaling": ParametrisedInfo("variance_scaling:SCALE,MODE,DISTRIBUTION", (3, 3),
+                                         "DISTRIBUTION", "SCALE / fan_in | fan_out | fan_avg | fan_geo_avg"),
 }
 EDGE_OF_CHAOS_SIGMA_B2 = 0.05  # the bias variance of edge_of_chaos:ACTIVATION without one
 
@@ -82,8 +93,8 @@ def _parametrised(name: str, where: str) -> _checks.Initializer:
   kind, _, text = name.partition(":")
   if kind not in PARAMETRISED:
     raise ValueError(f"{where}: scheme={name!r} is unknown; schemes with arguments are "
-                     f"{', '.join(form for form, _ in PARAMETRISED.values())}")
-  form, (low, high) = PARAMETRISED[kind]
+                     f"{', '.join(p.form for p in PARAMETRISED.values())}")
+  form, (low, high) = PARAMETRISED[kind][:2]
   args = [a.strip() for a in text.split(",")] if text else []
   if not low <= len(args) <= high or not all(args):
     raise ValueError(f"{where}: scheme={name!r} does not read as {form}")
@@ -116,7 +127,7 @@ def lookup(name: str, *, where: str = "scheme") -> _checks.Initializer:
   if ":" in name:
     return _parametrised(name, where)
   raise ValueError(f"{where}: scheme={name!r} is unknown; expected one of {', '.join(SCHEME_NAMES)}, or "
-                   f"{', '.join(form for form, _ in PARAMETRISED.values())}")
+                   f"{', '.join(p.form for p in PARAMETRISED.values())}")
 
 
 def split_names(text: str) -> list[str]:
@@ -132,7 +143,7 @@ def split_names(text: str) -> list[str]:
     name = items.pop(0)
     kind, sep, _ = name.partition(":")
     if sep and kind in PARAMETRISED:
-      low, high = PARAMETRISED[kind][1]
+      low, high = PARAMETRISED[kind].arguments
       for _ in range(low - 1):
         if items:
           name += "," + items.pop(0)

@@ -31,8 +31,10 @@ def test_schemes_json(capsys):
   by_name = {r["name"]: r for r in rows}
   assert by_name["he_normal"]["variance"] == "2 / fan_in"
   assert "kaiming_normal" in by_name["he_normal"]["aliases"]
-  for row in rows:  # every catalogued scheme is a public factory or initializer
-    assert hasattr(jaxinit, row["name"])
+  for row in rows:  # every catalogued scheme is a public factory or initializer; some take arguments
+    kind = row["name"].split(":")[0]
+    assert hasattr(jaxinit, kind) or kind == "edge_of_chaos" and ":" in row["name"]
+  assert "edge_of_chaos:ACTIVATION[,SIGMA_B2]" in by_name
 
 
 def test_bad_command_exits_2(capsys):
