@@ -265,7 +265,8 @@ def test_theory_json_and_figure(tmp_path):
   assert code == 0
   doc = json.loads(out)
   assert doc["activation"] == "tanh" and doc["sigma_b2"] == 0.05
-  assert abs(doc["edge_of_chaos"]["sigma_w2"] - 1.761) < 1e-3  # THEORY.md reference
+  # the critical sigma_w^2 of tanh at sigma_b^2 = 0.05 (Schoenholz et al., Deep Information Propagation, 2017)
+  assert abs(doc["edge_of_chaos"]["sigma_w2"] - 1.761) < 1e-3
   assert [r["phase"] for r in doc["rows"]] == ["ordered", "chaotic", "chaotic"]
   chi = [r["chi1"] for r in doc["rows"]]
   assert chi == sorted(chi) and chi[0] < 1 < chi[1]

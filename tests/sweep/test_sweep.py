@@ -175,7 +175,8 @@ def test_resnet_branch_scaling_and_any_initializer():
                      * math.sqrt(2 / shape[0])},
                     ("relu",), depths=(depth,), widths=(256,), batch=8, seeds=4, architecture="resnet",
                     branch_scale=math.sqrt(eta2), key=jax.random.key(6))
-  # E|x_L|^2 = |x_0|^2 (1 + eta^2)^L for a norm-preserving branch (THEORY.md 5)
+  # E|x_L|^2 = |x_0|^2 (1 + eta^2)^L for a norm-preserving branch
+  # (Zhang, Dauphin & Ma, Fixup Initialization, 2019)
   predicted = depth * math.log(1 + eta2)
   assert np.all(np.abs(seed_mean(r.log_m)[:, 0, 0, -1] - predicted) < 0.1), seed_mean(r.log_m)[:, 0, 0, -1]
   with pytest.raises(ValueError, match="architecture='resnet'"):
@@ -252,7 +253,8 @@ def test_statistics_stay_exact_past_float32_squares():
   assert np.asarray(r.finite)[0, 0].all() and np.asarray(r.finite)[1, 1].all()
   log_m = seed_mean(r.log_m)[0, 0, 0]
   assert log_m[-1] > math.log(1e45)
-  # E log(M_l / M_{l-1}) = log(sigma_w^2 / 2) - 5 / (2N) at width N (THEORY.md 3)
+  # E log(M_l / M_{l-1}) = log(sigma_w^2 / 2) - 5 / (2N) at width N (Hanin & Nica, Products of Many Large
+  # Random Matrices and Gradients in Deep Neural Networks, 2019)
   assert abs((log_m[-1] - log_m[49]) / 250 - (math.log(1.5) - 2.5 / 64)) < 0.01
   grad = seed_mean(r.log_grad)[1, 1, 0]
   chi1 = float(theory.chi1("tanh", 4.0, 0.0))
