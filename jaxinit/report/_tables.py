@@ -118,3 +118,15 @@ def summary_table(result):
     cells = [stable_cell(row["stable_depth"][str(w)], result.depths[-1])[0] for w in result.widths]
     table.add_row(row["scheme"], row["activation"], *[str(c) if c else "." for c in counts], *cells)
   return table
+
+
+def render(table) -> str:
+  """A rich renderable as plain text at its natural width: nothing squeezed, nothing printed."""
+  import io
+
+  from rich.console import Console
+
+  width = Console(width=10_000).measure(table).maximum
+  console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
+  console.print(table)
+  return console.file.getvalue()

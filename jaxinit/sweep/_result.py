@@ -194,15 +194,13 @@ class SweepResult:
     from jaxinit.report import _data
     return _data.write_csv(self, path)
 
-  def summary(self, console=None):
-    """Prints (and returns) the rich summary table: :func:`jaxinit.report.summary_table`."""
+  def summary(self) -> str:
+    """The summary table (verdict counts, deepest stable depth per width) as text; prints nothing.
+
+    ``print(result.summary())`` shows it; :func:`jaxinit.report.summary_table` gives the rich table.
+    """
     from jaxinit.report import _tables
-    table = _tables.summary_table(self)
-    if console is None:
-      from rich.console import Console
-      console = Console()
-    console.print(table)
-    return table
+    return _tables.render(_tables.summary_table(self))
 
   def theory(self):
     """The mean-field curves for the same configurations (see :mod:`jaxinit.theory`)."""

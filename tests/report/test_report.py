@@ -75,7 +75,7 @@ def test_verdicts_are_computed_once_for_a_whole_report(result, tmp_path, monkeyp
   fresh = jax.tree.map(lambda x: x, result)  # a new result object: nothing cached yet
   files = report.write_report(fresh, tmp_path)
   report.summary_json(fresh, tmp_path, files, 1.0, None)
-  fresh.summary(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+  assert "stable" in fresh.summary()
   assert len(calls) == 1
   assert [f.name for f in files] == list(report.REPORT_FILES)
 
@@ -153,3 +153,11 @@ def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
   assert r.verdict()[0].tolist() == [[["collapsed", "collapsed"]]]  # every unit identical
   report.heatmaps(r, tmp_path / "h.png")
   assert "collapsed" in legends
+
+
+def test_summary_returns_text_at_full_width_and_prints_nothing(result, capsys):
+  text = result.summary()
+  assert capsys.readouterr().out == ""
+  header = next(line for line in text.splitlines() if "scheme" in line)
+  for column in ("stable", "exploding", "vanishing", "collapsed", "non-finite"):
+    assert column in header  # no header cut or wrapped
