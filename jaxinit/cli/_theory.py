@@ -48,6 +48,7 @@ def run(args, console: Console) -> int:
   chi = np.asarray(theory.chi1(activation, grid, sigma_b2, param=param), dtype=float)
   scales = theory.depth_scales(activation, grid, sigma_b2, param=param)
   xi_q, xi_c = (np.asarray(a, dtype=float) for a in scales)
+  slope = np.asarray(theory.length_map_slope(activation, grid, sigma_b2, param=param), dtype=float)
   edge = theory.edge_of_chaos(activation, sigma_b2, param=param)
   fixed = theory.fixed_point(activation, grid[at], sigma_b2, param=param)
   q_star, c_star = np.full(len(grid), np.nan), np.full(len(grid), np.nan)
@@ -56,8 +57,8 @@ def run(args, console: Console) -> int:
   figure = _plots.phase_diagram(grid, chi, xi_c, edge_w2, out / f"theory_{activation}.png",
                                 activation=activation, sigma_b2=sigma_b2)
   rows = [dict(sigma_w2=float(w), q_star=float(q), c_star=float(c), chi1=float(x), xi_q=float(a),
-               xi_c=float(b), trainable_depth=float(6 * b), phase=_phase(x))
-          for w, q, c, x, a, b in zip(grid, q_star, c_star, chi, xi_q, xi_c, strict=True)]
+               xi_c=float(b), trainable_depth=float(6 * b), q_slope=float(g), phase=_phase(q, g, x))
+          for w, q, c, x, a, b, g in zip(grid, q_star, c_star, chi, xi_q, xi_c, slope, strict=True)]
   if args.format == "json":
     doc = {"activation": activation, "param": param, "sigma_b2": sigma_b2,
            "edge_of_chaos": {"sigma_w2": _finite(edge_w2), "q_star": _finite(edge_q)},
@@ -66,26 +67,38 @@ def run(args, console: Console) -> int:
     print(json.dumps(doc, indent=1))
     return 0
   table = Table(title=f"{activation} at sigma_b^2 = {sigma_b2:g}: trainable while depth < 6 xi_c")
-  for name in ("sigma_w^2", "q*", "c*", "chi_1", "xi_q", "xi_c", "6 xi_c", "phase"):
+  for name in ("sigma_w^2", "q*", "dq'/dq at q*", "c*", "chi_1", "xi_q", "xi_c", "6 xi_c", "phase"):
     table.add_column(name, justify="right" if name != "phase" else "left", no_wrap=True)
-  edge_row_at = int(np.searchsorted(grid, edge_w2)) if math.isfinite(edge_w2) else -1
+  on_grid = math.isfinite(edge_w2) and bool(np.any(np.isclose(grid[picks], edge_w2, rtol=1e-9, atol=0)))
+  edge_row_at = int(np.searchsorted(grid, edge_w2)) if math.isfinite(edge_w2) and not on_grid else -1
   edge_shown = False
   for i in picks:
     if not edge_shown and 0 <= edge_row_at <= i and grid[0] <= edge_w2 <= grid[-1]:
-      edge_xi_q = float(theory.depth_scales(activation, edge_w2, sigma_b2, param=param).xi_q)
-      table.add_row(f"{edge_w2:.4f}", _fmt(edge_q), "1", "1", _fmt(edge_xi_q), "inf", "inf", "edge of chaos",
-                    style="bold")
+      at_edge = theory.depth_scales(activation, edge_w2, sigma_b2, param=param)
+      edge_slope = float(theory.length_map_slope(activation, edge_w2, sigma_b2, param=param))
+      table.add_row(f"{edge_w2:.4f}", _fmt(edge_q), _fmt(edge_slope), "1", "1", _fmt(float(at_edge.xi_q)), "inf",
+                    "inf", "edge of chaos", style="bold")
       edge_shown = True
     r = rows[i]
-    numbers = [_fmt(r[k]) for k in ("q_star", "c_star", "chi1", "xi_q", "xi_c", "trainable_depth")]
-    table.add_row(f"{r['sigma_w2']:.4f}", *numbers, r["phase"])
+    numbers = [_fmt(r[k]) for k in ("q_star", "q_slope", "c_star", "chi1", "xi_q", "xi_c", "trainable_depth")]
+    is_edge = on_grid and math.isclose(r["sigma_w2"], edge_w2, rel_tol=1e-9)
+    table.add_row(f"{r['sigma_w2']:.4f}", *numbers, "edge of chaos" if is_edge else r["phase"],
+                  style="bold" if is_edge else None)
   console.print(table)
-  where = f"sigma_w^2 = {edge_w2:.4f} (q* = {edge_q:.4g})" if math.isfinite(edge_w2) else "none found"
+  where = (f"sigma_w^2 = {edge_w2:.4f} (q* = {edge_q:.4g})" if math.isfinite(edge_w2) else
+           "none reached from q = 1 (no variance-scaling init keeps this activation's signal length at this bias)")
   console.print(f"edge of chaos: {where}; wrote {figure}", soft_wrap=True)
   return 0
 
 
-def _phase(chi1: float) -> str:
+def _phase(q_star: float, slope: float, chi1: float) -> str:
+  """The length map first (does q reach a finite, non-zero q*?), then chi_1 (what correlations do there)."""
+  if q_star == math.inf:
+    return f"q diverges (x{slope:.3g} a layer)"
+  if q_star == 0:
+    return "q -> 0 (the signal dies)"
+  if slope > 1 + 1e-9:
+    return "q* unstable"
   if abs(chi1 - 1.0) < 1e-9:
     return "critical"
   return "ordered" if chi1 < 1 else "chaotic"

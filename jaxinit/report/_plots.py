@@ -191,6 +191,9 @@ def phase_diagram(sigma_w2, chi1, xi_c, edge_sigma_w2: float, path, *, activatio
   bottom.plot(sw2[finite], 6 * xi_c[finite], color="#c04030", lw=1.5, ls="--",
               label=r"$6\,\xi_c$: trainable depth")
   bottom.set_yscale("log")
+  if not finite.all():  # say why part of the panel is empty
+    bottom.text(0.98, 0.04, r"no curve: $\xi_c = \infty$ (at the edge, or where q* diverges)",
+                transform=bottom.transAxes, ha="right", va="bottom", fontsize=8, color="#606060")
   bottom.set_xlabel(r"$\sigma_w^2$")
   bottom.set_ylabel("depth (layers)")
   for ax in (top, bottom):

@@ -1,5 +1,7 @@
 """The dispatcher: every command module is wired in, `--version`, and a bare `jaxinit` lists the commands."""
 
+import json
+
 import pytest
 
 import jaxinit
@@ -33,3 +35,17 @@ def test_recommend_errors_are_one_line(argv, message, capsys):
   assert main(argv) == 2
   err = capsys.readouterr().err
   assert err.startswith("jaxinit: error: ") and message in err and err.count("\n") == 1
+
+
+def test_theory_table_reads_the_length_map_first(tmp_path, capsys):
+  assert main(["theory", "--activation", "relu", "--sigma-w2", "1:3", "--points", "5", "--out", str(tmp_path)]) == 0
+  out = capsys.readouterr().out
+  rows = [line for line in out.splitlines() if line.startswith("│")]
+  assert sum("2.0000 " in line for line in rows) == 1  # the edge is a grid point: one row, not two
+  assert "q diverges (x1.5 a layer)" in out and "chaotic" not in out  # q* = inf above sigma_w^2 = 2
+  assert main(["theory", "--activation", "gelu", "--sigma-b2", "0", "--sigma-w2", "1,2,3", "--out", str(tmp_path),
+               "--format", "json"]) == 0
+  doc = json.loads(capsys.readouterr().out)
+  assert doc["edge_of_chaos"]["sigma_w2"] is None
+  assert [r["phase"] for r in doc["rows"]][0] == "q -> 0 (the signal dies)"
+  assert doc["rows"][2]["phase"].startswith("q diverges")
