@@ -1,4 +1,4 @@
-"""muP (maximal update parametrisation) for Flax and optax: width-transferable initialisation and learning rates.
+"""muP (maximal update parametrisation) for Flax and optax: width-transferable init and learning rates.
 
 Initializers per role, an optax transformation that scales learning rates per role, roles
 inferred from a model and its base-width twin (no subclassing), and the coordinate check.

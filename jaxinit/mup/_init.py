@@ -18,7 +18,8 @@ def _check(scale, distribution: str, where: str) -> float:
   return float(scale)
 
 
-def input_init(scale: float = 1.0, distribution: str = "normal", dtype=None) -> jax.nn.initializers.Initializer:
+def input_init(scale: float = 1.0, distribution: str = "normal",
+               dtype=None) -> jax.nn.initializers.Initializer:
   r"""The muP initializer of an input layer (and of biases): variance ``scale / fan_in``, as standard.
 
   .. math:: \mathrm{Var}(W) = \sigma^2 / \mathrm{fan\_in}
@@ -45,10 +46,12 @@ def input_init(scale: float = 1.0, distribution: str = "normal", dtype=None) -> 
   References:
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
-  return _schemes.variance_scaling(_check(scale, distribution, "input_init"), "fan_in", distribution, dtype=dtype)
+  scale = _check(scale, distribution, "input_init")
+  return _schemes.variance_scaling(scale, "fan_in", distribution, dtype=dtype)
 
 
-def hidden_init(scale: float = 1.0, distribution: str = "normal", dtype=None) -> jax.nn.initializers.Initializer:
+def hidden_init(scale: float = 1.0, distribution: str = "normal",
+                dtype=None) -> jax.nn.initializers.Initializer:
   r"""The muP initializer of a hidden (width x width) layer: variance ``scale / fan_in``, as standard.
 
   .. math:: \mathrm{Var}(W) = \sigma^2 / \mathrm{fan\_in}
@@ -73,7 +76,8 @@ def hidden_init(scale: float = 1.0, distribution: str = "normal", dtype=None) ->
   References:
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
-  return _schemes.variance_scaling(_check(scale, distribution, "hidden_init"), "fan_in", distribution, dtype=dtype)
+  scale = _check(scale, distribution, "hidden_init")
+  return _schemes.variance_scaling(scale, "fan_in", distribution, dtype=dtype)
 
 
 def output_init(base_fan_in: int, scale: float = 1.0, distribution: str = "normal",
