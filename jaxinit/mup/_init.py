@@ -4,8 +4,7 @@ import math
 
 import jax
 
-from jaxinit.initializers import _schemes
-from jaxinit.initializers._fans import compute_fans
+from jaxinit.initializers import compute_fans, variance_scaling
 
 _DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
 
@@ -47,7 +46,7 @@ def input_init(scale: float = 1.0, distribution: str = "normal",
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
   scale = _check(scale, distribution, "input_init")
-  return _schemes.variance_scaling(scale, "fan_in", distribution, dtype=dtype)
+  return variance_scaling(scale, "fan_in", distribution, dtype=dtype)
 
 
 def hidden_init(scale: float = 1.0, distribution: str = "normal",
@@ -77,7 +76,7 @@ def hidden_init(scale: float = 1.0, distribution: str = "normal",
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
   scale = _check(scale, distribution, "hidden_init")
-  return _schemes.variance_scaling(scale, "fan_in", distribution, dtype=dtype)
+  return variance_scaling(scale, "fan_in", distribution, dtype=dtype)
 
 
 def output_init(base_fan_in: int, scale: float = 1.0, distribution: str = "normal",
@@ -123,7 +122,7 @@ def output_init(base_fan_in: int, scale: float = 1.0, distribution: str = "norma
     if fan_in < base_fan_in:
       raise ValueError(f"output_init: base_fan_in={base_fan_in} is larger than the kernel's fan_in {fan_in} "
                        f"(shape {tuple(shape)}); muP scales from a base width up")
-    inner = _schemes.variance_scaling(scale * base_fan_in / fan_in, "fan_in", distribution, dtype=dtype)
+    inner = variance_scaling(scale * base_fan_in / fan_in, "fan_in", distribution, dtype=dtype)
     return inner(key, shape, dtype, out_sharding=out_sharding)
 
   return init

@@ -16,8 +16,7 @@ import numpy as np
 import optax
 
 from jaxinit.core import _activations
-from jaxinit.initializers import _catalog, _schemes
-from jaxinit.initializers._describe import describe
+from jaxinit.initializers import _catalog, describe, variance_scaling
 from jaxinit.training import _data, _program
 from jaxinit.training._result import TrainabilityResult
 
@@ -125,7 +124,7 @@ def _resolve_schemes(schemes, sigma_w2) -> tuple[_Scheme, ...]:
       raise ValueError(f"trainability: schemes entry {s!r} must be a scheme name or an initializer")
   if sigma_w2 is not None:
     for v in _check_floats(sigma_w2, "sigma_w2", positive=True):
-      init = _schemes.variance_scaling(v, "fan_in", "normal")
+      init = variance_scaling(v, "fan_in", "normal")
       out.append(_Scheme(f"sigma_w2={v:g}", init, ("sigma_w2", v), v))
   labels = [s.label for s in out]
   if not labels:
