@@ -26,7 +26,8 @@ LOSS_LIMIT = 1e30  # a minibatch loss above this (or non-finite) is diverged: fl
 PARAMETRIZATIONS = ("standard", "mup")
 OPTIMIZERS = {"sgd": optax.sgd, "momentum": lambda rate: optax.sgd(rate, momentum=0.9), "adam": optax.adam,
               "adamw": optax.adamw}
-_MUP_KINDS = {optax.sgd: "sgd", optax.adam: "adam", optax.adamw: "adam"}
+# muP rates for these only: AdamW's decoupled decay would scale with the rate (mup's MuAdamW keeps lr x wd)
+_MUP_KINDS = {optax.sgd: "sgd", optax.adam: "adam"}
 _PROGRAMS: dict = {}
 _MAX_PROGRAMS = 32
 
