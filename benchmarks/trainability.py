@@ -6,7 +6,7 @@ build an ``nnx`` MLP with the scheme as ``kernel_init``, an ``nnx.Optimizer`` wi
 minibatch size. Both are timed cold (first call: tracing and compiling included) and warm
 (the same grid again, everything compiled); the ratio is printed.
 
-  python benchmarks/trainability.py            # 2 schemes x 2 activations x 4 depths x 2 seeds, width 64, 100 steps
+  python benchmarks/trainability.py            # 2 schemes x 2 acts x 4 depths x 2 seeds, width 64, 100 steps
   python benchmarks/trainability.py --quick    # a tiny grid
 """
 
@@ -28,8 +28,8 @@ ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh}
 
 class MLP(nnx.Module):
   def __init__(self, features: int, width: int, depth: int, outputs: int, kernel_init, act, rngs: nnx.Rngs):
-    self.layers = nnx.List([nnx.Linear(features if i == 0 else width, width, kernel_init=kernel_init, rngs=rngs)
-                            for i in range(depth)])
+    fans = [features] + [width] * (depth - 1)
+    self.layers = nnx.List([nnx.Linear(n, width, kernel_init=kernel_init, rngs=rngs) for n in fans])
     self.readout = nnx.Linear(width, outputs, kernel_init=kernel_init, rngs=rngs)
     self.act = act
 

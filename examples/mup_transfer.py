@@ -24,9 +24,10 @@ import jaxinit
 
 def sweep_rates(parametrization: str, widths, rates, steps: int, seeds: int) -> np.ndarray:
   """Seed-median final train loss (inf where a seed diverged), shape (widths, rates)."""
-  result = jaxinit.trainability("lecun_normal", "tanh", depths=2, widths=widths, steps=steps, seeds=seeds, batch=32,
-                                learning_rate=rates, parametrization=parametrization,
-                                base_width=widths[0] if parametrization == "mup" else None, key=jax.random.key(0))
+  base_width = widths[0] if parametrization == "mup" else None
+  result = jaxinit.trainability("lecun_normal", "tanh", depths=2, widths=widths, steps=steps, seeds=seeds,
+                                batch=32, learning_rate=rates, parametrization=parametrization,
+                                base_width=base_width, key=jax.random.key(0))
   loss = np.where(result.diverged_at >= 0, np.inf, result.train_loss)[0, 0, :, 0]  # (W, R, S)
   return np.median(loss, axis=-1)
 

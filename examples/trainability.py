@@ -1,4 +1,4 @@
-"""Trainability, measured: He et al. 2015 at depth 30 and Schoenholz et al. 2017's depth ~ 6 xi_c, by training.
+"""Trainability, measured by training: He et al. 2015 at depth 30 and Schoenholz et al. 2017's 6 xi_c.
 
 He et al. 2015, Delving Deep into Rectifiers: a 30-layer ReLU MLP with weight variance 2/fan_in
 trains; with 1/fan_in (the "Xavier" variance) the signal shrinks by 2^-15 and it stalls.
@@ -80,7 +80,8 @@ def schoenholz2017(sw2s, depths, width: int, steps: int, seeds: int, out: Path) 
 
   verdict = result.verdict()[:, 0, 0, :, 0]  # (K, D)
   deepest = result.trainable_depth()[:, 0, 0, 0]
-  print(f"\nSchoenholz et al. 2017: tanh, sigma_b^2 = {SIGMA_B2}, width {width}, {steps} steps, edge of chaos "
+  print(f"\nSchoenholz et al. 2017: tanh, sigma_b^2 = {SIGMA_B2}, width {width}, {steps} steps, "
+        "edge of chaos "
         f"sigma_w^2 = {edge:.3f}")
   print(f"{'sigma_w2':>8}  {'xi_c':>7}  {'6 xi_c':>7}  {'trains to':>9}  verdict by depth " + " ".join(
       f"{d:>3}" for d in depths))
@@ -107,8 +108,8 @@ def _side_by_side(result, stable, sw2s, depths, fine, six_xi, edge, path) -> Non
     ratio = np.log10(result.loss_ratio()[:, 0, 0, :, 0]).T  # (D, K)
   ratio = np.ma.masked_invalid(np.where(np.isposinf(ratio), np.nan, ratio))
   fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.4), layout="constrained", sharey=True)
-  mesh = left.pcolormesh(x_edges, y_edges, np.clip(ratio, -2, 1), cmap=plt.get_cmap("viridis_r").with_extremes(
-      bad="black"), vmin=-2, vmax=1)
+  cmap = plt.get_cmap("viridis_r").with_extremes(bad="black")
+  mesh = left.pcolormesh(x_edges, y_edges, np.clip(ratio, -2, 1), cmap=cmap, vmin=-2, vmax=1)
   fig.colorbar(mesh, ax=left, label="log10 final train loss / baseline")
   trains = (result.verdict()[:, 0, 0, :, 0] == "trains").T
   left.add_collection(LineCollection(_outline(trains, x_edges, y_edges), colors="white", linewidths=1.5,
@@ -125,7 +126,7 @@ def _side_by_side(result, stable, sw2s, depths, fine, six_xi, edge, path) -> Non
     ax.legend(loc="upper right", fontsize=8)
   left.set_yticks(np.arange(len(depths)), [str(d) for d in depths])
   left.set_ylabel("depth (hidden layers)")
-  fig.suptitle(rf"Schoenholz et al. 2017: tanh, $\sigma_b^2$ = {SIGMA_B2}; the dotted line is the edge of chaos",
+  fig.suptitle(rf"Schoenholz et al. 2017: tanh, $\sigma_b^2$ = {SIGMA_B2}; dotted: the edge of chaos",
                fontsize=10)
   fig.savefig(path, dpi=110)
   plt.close(fig)

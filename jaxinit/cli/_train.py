@@ -20,9 +20,11 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 def add_arguments(parser) -> None:
   """The sweep's grid options, and the training ones."""
   d = DEFAULTS
-  parser.add_argument("--schemes", default=d["schemes"], metavar="A,B", help="scheme names (default %(default)s)")
+  parser.add_argument("--schemes", default=d["schemes"], metavar="A,B",
+                      help="scheme names (default %(default)s)")
   parser.add_argument("--sigma-w2", default=None, metavar="GRID",
-                      help="a sigma_w^2 grid instead of named schemes: 1,2,3 or START:STOP:STEP (Gaussian, fan_in)")
+                      help="a sigma_w^2 grid instead of named schemes: 1,2,3 or START:STOP:STEP "
+                           "(Gaussian, fan_in)")
   parser.add_argument("--activations", default=d["activations"], metavar="A,B", help="(default %(default)s)")
   parser.add_argument("--depths", default=d["depths"], metavar="RANGE",
                       help="hidden layers: a list 2,4,8 or a range 2:32:2 (default %(default)s)")
@@ -33,12 +35,15 @@ def add_arguments(parser) -> None:
                       "(default %(default)s)")
   parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="(default %(default)s)")
   parser.add_argument("--task", choices=TASKS, default=d["task"],
-                      help="teacher regression, Gaussian mixture, or scikit-learn digits (default %(default)s)")
+                      help="teacher regression, Gaussian mixture, or scikit-learn digits "
+                           "(default %(default)s)")
   parser.add_argument("--batch", default=d["batch"], help="examples per step (default %(default)s)")
   parser.add_argument("--bias-std", default="0", help="std of the biases (default %(default)s)")
   parser.add_argument("--seed", default="0", help="PRNG seed (default %(default)s)")
-  parser.add_argument("--out", default="jaxinit-train", metavar="DIR", help="report folder (default ./%(default)s)")
-  parser.add_argument("--format", choices=("table", "json"), default="table", help="stdout: table or JSON summary")
+  parser.add_argument("--out", default="jaxinit-train", metavar="DIR",
+                      help="report folder (default ./%(default)s)")
+  parser.add_argument("--format", choices=("table", "json"), default="table",
+                      help="stdout: table or JSON summary")
 
 
 def _int(text, option: str, minimum: int) -> int:
@@ -110,8 +115,8 @@ def options(args) -> dict:
   """The keyword arguments of :func:`jaxinit.trainability`, every option checked (nothing compiles)."""
   import jax
 
-  from jaxinit.cli import _common
   from jaxinit.core import _activations
+  from jaxinit.cli import _common
 
   sigma_w2 = None if args.sigma_w2 is None else _floats(args.sigma_w2, "--sigma-w2")
   try:
@@ -120,14 +125,17 @@ def options(args) -> dict:
     raise ValueError(f"--bias-std {args.bias_std!r}: not a number") from None
   if not (math.isfinite(bias_std) and bias_std >= 0):
     raise ValueError(f"--bias-std {args.bias_std!r}: must be a finite number >= 0")
+  schemes = None
+  if sigma_w2 is None:
+    schemes = _common.parse_scheme_names(args.schemes, "--schemes")
+  activations = _names(args.activations.lower(), "--activations", _activations.ACTIVATION_NAMES, "activation")
   return dict(
-      schemes=None if sigma_w2 is not None else _common.parse_scheme_names(args.schemes, "--schemes"),
-      sigma_w2=sigma_w2,
-      activations=_names(args.activations.lower(), "--activations", _activations.ACTIVATION_NAMES, "activation"),
+      schemes=schemes, sigma_w2=sigma_w2, activations=activations,
       depths=_ints(args.depths, "--depths", 1), widths=_ints(args.widths, "--widths", 1),
       seeds=_int(args.seeds, "--seeds", 1), steps=_int(args.steps, "--steps", 1),
       learning_rate=_floats(args.lr, "--lr"), optimizer=args.optimizer, data=args.task,
-      batch=_int(args.batch, "--batch", 1), bias_std=bias_std, key=jax.random.key(_int(args.seed, "--seed", 0)))
+      batch=_int(args.batch, "--batch", 1), bias_std=bias_std,
+      key=jax.random.key(_int(args.seed, "--seed", 0)))
 
 
 def _out_dir(text: str) -> Path:

@@ -107,7 +107,8 @@ def _mean_abs(intermediates) -> dict[str, jax.Array]:
   from flax import nnx
 
   out = {}
-  leaves = jax.tree_util.tree_flatten_with_path(intermediates, is_leaf=lambda x: isinstance(x, nnx.Variable))[0]
+  is_variable = lambda x: isinstance(x, nnx.Variable)  # noqa: E731
+  leaves = jax.tree_util.tree_flatten_with_path(intermediates, is_leaf=is_variable)[0]
   for path, leaf in leaves:
     names = [str(getattr(e, "key", getattr(e, "name", e))) for e in path]
     value = leaf.get_value() if isinstance(leaf, nnx.Variable) else leaf
@@ -206,7 +207,8 @@ def coord_check(make_model: Callable, widths: Sequence[int], steps: int = 3, *, 
         tx = (optax.sgd if kind == "sgd" else optax.adam)(learning_rate)
       per_width.append(_run_one(model, tx, x, y, steps, loss_fn))
     layers = sorted(per_width[0], key=lambda name: (name == "", name))
-    values[p] = np.stack([np.stack([r[name] for r in per_width]) for name in layers])  # (layers, widths, steps)
+    # (layers, widths, steps)
+    values[p] = np.stack([np.stack([r[name] for r in per_width]) for name in layers])
   result = CoordCheckResult(widths, steps, layers, values)
   if path is not None:
     result.plot(path)

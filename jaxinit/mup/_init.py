@@ -4,8 +4,7 @@ import math
 
 import jax
 
-from jaxinit import initializers
-from jaxinit.initializers._fans import compute_fans
+from jaxinit.initializers import compute_fans, variance_scaling
 
 _DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
 
@@ -18,7 +17,8 @@ def _check(scale, distribution: str, where: str) -> float:
   return float(scale)
 
 
-def input_init(scale: float = 1.0, distribution: str = "normal", dtype=None) -> jax.nn.initializers.Initializer:
+def input_init(scale: float = 1.0, distribution: str = "normal",
+               dtype=None) -> jax.nn.initializers.Initializer:
   r"""The muP initializer of an input layer (and of biases): variance ``scale / fan_in``, as standard.
 
   .. math:: \mathrm{Var}(W) = \sigma^2 / \mathrm{fan\_in}
@@ -45,10 +45,12 @@ def input_init(scale: float = 1.0, distribution: str = "normal", dtype=None) -> 
   References:
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
-  return initializers.variance_scaling(_check(scale, distribution, "input_init"), "fan_in", distribution, dtype=dtype)
+  scale = _check(scale, distribution, "input_init")
+  return variance_scaling(scale, "fan_in", distribution, dtype=dtype)
 
 
-def hidden_init(scale: float = 1.0, distribution: str = "normal", dtype=None) -> jax.nn.initializers.Initializer:
+def hidden_init(scale: float = 1.0, distribution: str = "normal",
+                dtype=None) -> jax.nn.initializers.Initializer:
   r"""The muP initializer of a hidden (width x width) layer: variance ``scale / fan_in``, as standard.
 
   .. math:: \mathrm{Var}(W) = \sigma^2 / \mathrm{fan\_in}
@@ -73,7 +75,8 @@ def hidden_init(scale: float = 1.0, distribution: str = "normal", dtype=None) ->
   References:
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
-  return initializers.variance_scaling(_check(scale, distribution, "hidden_init"), "fan_in", distribution, dtype=dtype)
+  scale = _check(scale, distribution, "hidden_init")
+  return variance_scaling(scale, "fan_in", distribution, dtype=dtype)
 
 
 def output_init(base_fan_in: int, scale: float = 1.0, distribution: str = "normal",
@@ -119,7 +122,7 @@ def output_init(base_fan_in: int, scale: float = 1.0, distribution: str = "norma
     if fan_in < base_fan_in:
       raise ValueError(f"output_init: base_fan_in={base_fan_in} is larger than the kernel's fan_in {fan_in} "
                        f"(shape {tuple(shape)}); muP scales from a base width up")
-    inner = initializers.variance_scaling(scale * base_fan_in / fan_in, "fan_in", distribution, dtype=dtype)
+    inner = variance_scaling(scale * base_fan_in / fan_in, "fan_in", distribution, dtype=dtype)
     return inner(key, shape, dtype, out_sharding=out_sharding)
 
   return init

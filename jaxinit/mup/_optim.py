@@ -11,8 +11,8 @@ from jaxinit.mup._roles import ParamRoles
 
 def _check_kind(optimizer, where: str) -> str:
   if optimizer not in _rules.OPTIMIZER_KINDS:
-    raise ValueError(f"{where}: optimizer={optimizer!r} must be 'adam' (Adam-like: entrywise normalised updates) "
-                     "or 'sgd' (SGD-like: updates proportional to the gradient)")
+    raise ValueError(f"{where}: optimizer={optimizer!r} must be 'adam' (Adam-like: entrywise normalised "
+                     "updates) or 'sgd' (SGD-like: updates proportional to the gradient)")
   return optimizer
 
 
@@ -55,7 +55,8 @@ def scale_by_width(roles, width_mult: float | None = None, *,
   kind = _check_kind(optimizer, where)
   if isinstance(roles, ParamRoles):
     if width_mult is not None:
-      raise ValueError(f"{where}: width_mult={width_mult!r} must be None with ParamRoles (they carry the multipliers)")
+      raise ValueError(f"{where}: width_mult={width_mult!r} must be None with ParamRoles "
+                       "(they carry the multipliers)")
     factors, labels = roles.factor_labels(kind)
   else:
     if width_mult is None:
@@ -70,7 +71,8 @@ def scale_by_width(roles, width_mult: float | None = None, *,
   return optax.multi_transform(transforms, labels)
 
 
-def _chained(base: Callable, kind: str, learning_rate, roles, width_mult, kwargs) -> optax.GradientTransformation:
+def _chained(base: Callable, kind: str, learning_rate, roles, width_mult,
+             kwargs) -> optax.GradientTransformation:
   scaling = scale_by_width(roles, width_mult, optimizer=kind)  # checked first: bad roles fail here
   return optax.chain(base(learning_rate, **kwargs), scaling)
 

@@ -43,7 +43,7 @@ def _shapes(tree, where: str) -> dict[str, tuple[int, ...]]:
 
   if isinstance(tree, nnx.Module):
     tree = nnx.state(tree, nnx.Param)
-  elif isinstance(tree, dict) and set(tree) >= {"params"} and not any(hasattr(v, "shape") for v in tree.values()):
+  elif isinstance(tree, dict) and "params" in tree and not any(hasattr(v, "shape") for v in tree.values()):
     tree = tree["params"]  # linen variables: the parameters collection
   leaves = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_variable)[0]
   out = {}
@@ -66,7 +66,8 @@ def _infer_one(name: str, shape, base, where: str) -> Role:
   fan_in, base_in = (shape[-2], base[-2]) if len(shape) >= 2 else (1, 1)
   fan_out, base_out = shape[-1], base[-1]
   if shape[:-2] != base[:-2]:
-    raise ValueError(f"{where}: parameter {name!r} grows along an axis other than its last two ({base} -> {shape}); "
+    raise ValueError(f"{where}: parameter {name!r} grows along an axis other than its last two "
+                     f"({base} -> {shape}); "
                      "give its role in overrides")
   for label, n, b in (("fan_in", fan_in, base_in), ("fan_out", fan_out, base_out)):
     if n < b:
@@ -102,8 +103,8 @@ class ParamRoles:
 
   def factor_labels(self, optimizer: str) -> tuple[dict[str, float], Callable]:
     """(label -> learning-rate factor, params -> label tree) for ``optax.multi_transform``."""
-    names = {path: f"{r.role}*{_rules.learning_rate_factor(r.role, r.fan_in_mult, r.fan_out_mult, optimizer):.12g}"
-             for path, r in self.entries.items()}
+    factor = lambda r: _rules.learning_rate_factor(r.role, r.fan_in_mult, r.fan_out_mult, optimizer)  # noqa: E731
+    names = {path: f"{r.role}*{factor(r):.12g}" for path, r in self.entries.items()}
     factors = {label: float(label.split("*", 1)[1]) for label in names.values()}
 
     def labels(params):

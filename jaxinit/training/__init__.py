@@ -4,7 +4,6 @@
 tasks and the heatmap.
 """
 
-# The probe and its result
 # Data: built-in tasks and user arrays
 from jaxinit.training._data import Dataset as Dataset
 from jaxinit.training._data import digits as digits
@@ -13,6 +12,8 @@ from jaxinit.training._data import teacher as teacher
 
 # Figures
 from jaxinit.training._plots import heatmap as heatmap
+
+# The probe and its result
 from jaxinit.training._result import TrainabilityResult as TrainabilityResult
 from jaxinit.training._train import trainability as trainability
 

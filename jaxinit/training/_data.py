@@ -49,7 +49,8 @@ def _standardise(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, n
   return ((x_train - mean) / std).astype(np.float32), ((x_test - mean) / std).astype(np.float32)
 
 
-def teacher(n_train: int = 512, n_test: int = 512, features: int = 16, hidden: int = 64, seed: int = 0) -> Dataset:
+def teacher(n_train: int = 512, n_test: int = 512, features: int = 16, hidden: int = 64,
+            seed: int = 0) -> Dataset:
   r"""A teacher-network regression: targets of a random one-hidden-layer tanh network.
 
   .. math::
@@ -184,13 +185,15 @@ def _as_array(value, name: str, where: str) -> np.ndarray:
 
 def _check_inputs(x: np.ndarray, name: str, where: str) -> np.ndarray:
   if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-    raise ValueError(f"{where}: data {name} must be a non-empty (examples, features) array; got shape {x.shape}")
+    raise ValueError(f"{where}: data {name} must be a non-empty (examples, features) array; "
+                     f"got shape {x.shape}")
   if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
     raise ValueError(f"{where}: data {name} must hold real numbers; got dtype {x.dtype}")
   bad = ~np.isfinite(x.astype(np.float64))
   if bad.any():
     row, col = np.argwhere(bad)[0]
-    raise ValueError(f"{where}: data {name} has {int(bad.sum())} non-finite value(s), first {x[row, col].item()!r} "
+    raise ValueError(f"{where}: data {name} has {int(bad.sum())} non-finite value(s), "
+                     f"first {x[row, col].item()!r} "
                      f"at [{row}, {col}]")
   return x.astype(np.float32)
 
@@ -248,7 +251,8 @@ def resolve(data, where: str = "trainability") -> Dataset:
   x_train, y_train, x_test, y_test = (_as_array(a, n, where) for a, n in zip(arrays, names, strict=True))
   x_train, x_test = _check_inputs(x_train, "x_train", where), _check_inputs(x_test, "x_test", where)
   if x_test.shape[1] != x_train.shape[1]:
-    raise ValueError(f"{where}: data x_test has {x_test.shape[1]} features but x_train has {x_train.shape[1]}")
+    raise ValueError(f"{where}: data x_test has {x_test.shape[1]} features but x_train has "
+                     f"{x_train.shape[1]}")
   if classes is None and y_train.ndim == 1 and np.issubdtype(y_train.dtype, np.integer):
     if y_train.size and y_train.min() < 0:
       raise ValueError(f"{where}: data y_train has label {int(y_train.min())} out of range (labels are >= 0)")

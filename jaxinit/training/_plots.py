@@ -68,12 +68,14 @@ def heatmap(result, path, *, learning_rate: int = 0, curves: dict | None = None)
     ValueError: a ``learning_rate`` index out of range, or ``curves`` without a sigma_w^2 axis.
   """
   if not 0 <= learning_rate < len(result.learning_rates):
-    raise ValueError(f"heatmap: learning_rate={learning_rate!r} is not an index into {len(result.learning_rates)} "
+    raise ValueError(f"heatmap: learning_rate={learning_rate!r} is not an index into "
+                     f"{len(result.learning_rates)} "
                      "learning rates")
   sw2 = np.asarray(result.sigma_w2, dtype=float)
   numeric = bool(np.all(np.isfinite(sw2))) and len(set(sw2.tolist())) == len(sw2) and np.all(np.diff(sw2) > 0)
   if curves and not numeric:
-    raise ValueError("heatmap: curves need a sigma_w^2 axis: every scheme a distinct variance_scaling, in order")
+    raise ValueError("heatmap: curves need a sigma_w^2 axis: every scheme a distinct variance_scaling, "
+                     "in order")
   plt = _pyplot()
   from matplotlib.collections import LineCollection
   from matplotlib.colors import Normalize
@@ -118,7 +120,8 @@ def heatmap(result, path, *, learning_rate: int = 0, curves: dict | None = None)
   bar.set_label("log10 final train loss / baseline (black: diverged)")
   rate = result.learning_rates[learning_rate]
   rate_text = "" if np.isnan(rate) else f", lr {rate:g}"
-  fig.suptitle(f"jaxinit trainability: {result.data_name}, {result.steps} steps of {result.optimizer}{rate_text}; "
+  fig.suptitle(f"jaxinit trainability: {result.data_name}, {result.steps} steps of "
+               f"{result.optimizer}{rate_text}; "
                "outlined: trains", fontsize=10)
   try:
     return save_figure(fig, path)

@@ -113,7 +113,8 @@ def train_one(params: Params, depth, rate, batches, data, *, act: Callable, make
     now_bad = bad | ~ok
     keep = jax.tree.map(lambda old, new: jnp.where(now_bad, old, new), (p, state), (new_p, new_state))
     first_bad = jnp.where(now_bad & ~bad, t, first_bad)
-    return (*keep, now_bad, first_bad), jnp.where(bad | ~jnp.isfinite(loss) | (loss >= loss_limit), jnp.nan, loss)
+    shown = jnp.where(bad | ~jnp.isfinite(loss) | (loss >= loss_limit), jnp.nan, loss)
+    return (*keep, now_bad, first_bad), shown
 
   initial = loss_fn(params, x_train, y_train)
   start = (params, optimizer.init(params), jnp.array(False), jnp.array(-1, jnp.int32))

@@ -17,7 +17,8 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f2f2f2; text-align: center; } td.name { text-align: left; font-weight: 600; }
 td.zero { color: #bbb; } td.v-trains { color: #1a7a33; } td.v-stalls { color: #7a5a00; }
-td.v-diverges { color: #b0302a; } figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+td.v-diverges { color: #b0302a; } figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px
+solid #ddd; }
 figcaption { color: #555; } code { background: #f4f4f4; padding: 0 0.25em; }
 """
 
@@ -43,8 +44,9 @@ def html_page(result, *, elapsed: float | None = None) -> str:
   esc = html.escape
   rates = ", ".join("-" if math.isnan(r) else f"{r:g}" for r in result.learning_rates)
   params = [f"task {esc(result.task)} on <code>{esc(result.data_name)}</code>", f"{result.steps} steps",
-            f"optimizer <code>{esc(result.optimizer)}</code> (learning rates {rates})", f"batch {result.batch}",
-            f"{result.seeds} seeds", f"bias std {result.bias_std:g}", f"parametrization {esc(result.parametrization)}",
+            f"optimizer <code>{esc(result.optimizer)}</code> (learning rates {rates})",
+            f"batch {result.batch}", f"{result.seeds} seeds", f"bias std {result.bias_std:g}",
+            f"parametrization {esc(result.parametrization)}",
             f"depths {', '.join(map(str, result.depths))}", f"widths {', '.join(map(str, result.widths))}"]
   if elapsed is not None:
     params.append(f"{elapsed:.1f} s")
@@ -73,21 +75,23 @@ def html_page(result, *, elapsed: float | None = None) -> str:
 <h2>Verdicts</h2>
 <p>Per configuration (the seeds' majority): <em>trains</em> when the final train loss is at most
 {TRAINS_FRACTION:g} x the baseline loss {result.baseline_loss:.4g} (the best constant prediction's);
-<em>diverges</em> when the loss or parameters stopped being finite, or the final loss is above {DIVERGE_FACTOR:g} x
-the larger of the initial and baseline losses; <em>stalls</em> otherwise. "trains to depth": the deepest depth up
-to which every depth trains.</p>
+<em>diverges</em> when the loss or parameters stopped being finite, or the final loss is above
+{DIVERGE_FACTOR:g} x the larger of the initial and baseline losses; <em>stalls</em> otherwise. "trains to
+depth": the deepest depth up to which every depth trains.</p>
 <table>
-<thead><tr><th>scheme</th><th>activation</th><th>width</th><th>learning rate</th>{head}<th>trains to depth</th></tr></thead>
+<thead><tr><th>scheme</th><th>activation</th><th>width</th><th>learning rate</th>{head}
+<th>trains to depth</th></tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody>
 </table>
 <h2>Heatmap</h2>
-<figure><img src="{HEATMAP}" alt="trainability heatmap"><figcaption>log10 of the final train loss over the baseline
-per scheme and depth (first learning rate); black: diverged; outlined: trains.</figcaption></figure>
+<figure><img src="{HEATMAP}" alt="trainability heatmap"><figcaption>log10 of the final train loss over the
+baseline per scheme and depth (first learning rate); black: diverged; outlined: trains.</figcaption></figure>
 <h2>Data</h2>
-<p><a href="trainability.json">trainability.json</a> (parameters, thresholds, one record per configuration and seed
-with its loss curve) &middot; <a href="trainability.csv">trainability.csv</a> (one row per configuration and seed)</p>
+<p><a href="trainability.json">trainability.json</a> (parameters, thresholds, one record per configuration
+and seed with its loss curve) &middot; <a href="trainability.csv">trainability.csv</a> (one row per
+configuration and seed)</p>
 </body>
 </html>
 """

@@ -1,4 +1,4 @@
-"""The result of a trainability probe: loss curves, end-of-training numbers and a verdict per configuration."""
+"""The result of a trainability probe: loss curves, final numbers and a verdict per configuration."""
 
 import csv
 import io
@@ -72,7 +72,8 @@ class TrainabilityResult:
     self.task, self.data_name, self.baseline_loss, self.sigma_w2 = task, data_name, baseline_loss, sigma_w2
     self.bias_std, self.optimizer = bias_std, optimizer
     self.parametrization, self.base_width = parametrization, base_width
-    self.curve, self.initial_loss, self.train_loss, self.test_loss = curve, initial_loss, train_loss, test_loss
+    self.curve, self.initial_loss = curve, initial_loss
+    self.train_loss, self.test_loss = train_loss, test_loss
     self.train_accuracy, self.test_accuracy, self.diverged_at = train_accuracy, test_accuracy, diverged_at
 
   @property
@@ -108,7 +109,7 @@ class TrainabilityResult:
     return np.median(loss, axis=-1)
 
   def trainable_depth(self) -> np.ndarray:
-    """The deepest depth up to which every depth "trains", per (scheme, activation, width, rate); 0 if none."""
+    """Deepest depth up to which every depth "trains", per (scheme, activation, width, rate); 0: none."""
     trains = self.verdict() == "trains"  # (K, A, W, D, R)
     prefix = np.cumprod(trains, axis=3).astype(bool)
     depths = np.asarray(self.depths)[None, None, None, :, None]
@@ -121,7 +122,8 @@ class TrainabilityResult:
             "learning_rates": [None if math.isnan(r) else r for r in self.learning_rates],
             "seeds": self.seeds, "steps": self.steps, "batch": self.batch, "task": self.task,
             "data": self.data_name, "baseline_loss": self.baseline_loss, "bias_std": self.bias_std,
-            "optimizer": self.optimizer, "parametrization": self.parametrization, "base_width": self.base_width,
+            "optimizer": self.optimizer, "parametrization": self.parametrization,
+            "base_width": self.base_width,
             "sigma_w2": [None if math.isnan(v) else v for v in self.sigma_w2],
             "thresholds": {"trains_fraction": TRAINS_FRACTION, "diverge_factor": DIVERGE_FACTOR}}
 
@@ -172,7 +174,8 @@ class TrainabilityResult:
 
     console = console or Console()
     verdict, deepest = self.verdict(), self.trainable_depth()
-    table = Table(title=f"trainability: {self.task} on {self.data_name}, {self.steps} steps, {self.optimizer}")
+    table = Table(title=f"trainability: {self.task} on {self.data_name}, {self.steps} steps, "
+                        f"{self.optimizer}")
     for col in ("scheme", "activation", "width", "rate", *VERDICTS, "trains to depth"):
       table.add_column(col)
     for k, a, w, r in np.ndindex(len(self.schemes), len(self.activations), len(self.widths),
@@ -180,7 +183,8 @@ class TrainabilityResult:
       cells = verdict[k, a, w, :, r]
       rate = self.learning_rates[r]
       table.add_row(self.schemes[k], self.activations[a], str(self.widths[w]),
-                    "-" if math.isnan(rate) else f"{rate:g}", *(str(int((cells == v).sum())) for v in VERDICTS),
+                    "-" if math.isnan(rate) else f"{rate:g}",
+                    *(str(int((cells == v).sum())) for v in VERDICTS),
                     str(int(deepest[k, a, w, r])) if deepest[k, a, w, r] else "-")
     console.print(table)
 

@@ -15,20 +15,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxinit import initializers
 from jaxinit.core import _activations
-from jaxinit.initializers import _catalog
-from jaxinit.initializers._describe import describe
+from jaxinit.initializers import _catalog, describe, variance_scaling
 from jaxinit.training import _data, _program
 from jaxinit.training._result import TrainabilityResult
 
 DEFAULT_SCHEMES = ("he_normal", "lecun_normal")
 DEFAULT_LEARNING_RATE = 0.01  # plain SGD on the built-in tasks: fast for shallow nets, stable at depth 100
-LOSS_LIMIT = 1e30  # a minibatch loss above this (or non-finite) counts as diverged: float32 overflows soon after
+LOSS_LIMIT = 1e30  # a minibatch loss above this (or non-finite) is diverged: float32 overflows soon after
 PARAMETRIZATIONS = ("standard", "mup")
 OPTIMIZERS = {"sgd": optax.sgd, "momentum": lambda rate: optax.sgd(rate, momentum=0.9), "adam": optax.adam,
               "adamw": optax.adamw}
-_MUP_KINDS = {optax.sgd: "sgd", optax.adam: "adam", optax.adamw: "adam"}
+# muP rates for these only: AdamW's decoupled decay would scale with the rate (mup's MuAdamW keeps lr x wd)
+_MUP_KINDS = {optax.sgd: "sgd", optax.adam: "adam"}
 _PROGRAMS: dict = {}
 _MAX_PROGRAMS = 32
 
@@ -126,7 +125,7 @@ def _resolve_schemes(schemes, sigma_w2) -> tuple[_Scheme, ...]:
       raise ValueError(f"trainability: schemes entry {s!r} must be a scheme name or an initializer")
   if sigma_w2 is not None:
     for v in _check_floats(sigma_w2, "sigma_w2", positive=True):
-      init = initializers.variance_scaling(v, "fan_in", "normal")
+      init = variance_scaling(v, "fan_in", "normal")
       out.append(_Scheme(f"sigma_w2={v:g}", init, ("sigma_w2", v), v))
   labels = [s.label for s in out]
   if not labels:
@@ -157,19 +156,20 @@ def _is_transformation(obj) -> bool:
 
 
 def _resolve_optimizer(optimizer, learning_rate) -> tuple[Callable, tuple[float, ...], str, object]:
-  """(learning rate -> transformation, the rates, a name, a cache key); rejects anything else before compiling."""
+  """(rate -> transformation, the rates, a name, a cache key); anything else fails before compiling."""
   if optimizer is None or isinstance(optimizer, str):
     name = "sgd" if optimizer is None else optimizer
     if name not in OPTIMIZERS:
-      raise ValueError(f"trainability: optimizer={optimizer!r} is unknown; expected one of {', '.join(OPTIMIZERS)}, "
-                       "an optax GradientTransformation, or a factory learning_rate -> GradientTransformation")
+      raise ValueError(f"trainability: optimizer={optimizer!r} is unknown; expected one of "
+                       f"{', '.join(OPTIMIZERS)}, an optax GradientTransformation, or a factory "
+                       "learning_rate -> GradientTransformation")
     rates = _check_floats(DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate,
                           "learning_rate", positive=True)
     return OPTIMIZERS[name], rates, name, OPTIMIZERS[name]
   if _is_transformation(optimizer):
     if learning_rate is not None:
-      raise ValueError(f"trainability: learning_rate={learning_rate!r} cannot be applied to an optimizer that is "
-                       "already built; pass a factory such as optax.adam to sweep learning rates")
+      raise ValueError(f"trainability: learning_rate={learning_rate!r} cannot be applied to an optimizer "
+                       "that is already built; pass a factory such as optax.adam to sweep learning rates")
     return (lambda rate: optimizer), (math.nan,), "optax transformation", ("built", optimizer)
   if callable(optimizer):
     rates = _check_floats(DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate,
@@ -178,13 +178,14 @@ def _resolve_optimizer(optimizer, learning_rate) -> tuple[Callable, tuple[float,
     try:
       built = optimizer(rates[0])
     except Exception as e:
-      raise ValueError(f"trainability: optimizer={name!r} failed when called with a learning rate ({e})") from None
+      raise ValueError(f"trainability: optimizer={name!r} failed when called with a learning rate "
+                       f"({e})") from None
     if not _is_transformation(built):
       raise ValueError(f"trainability: optimizer={name!r} called with a learning rate returned {built!r}, "
                        "not an optax GradientTransformation")
     return optimizer, rates, name, optimizer
-  raise ValueError(f"trainability: optimizer={optimizer!r} is not an optax GradientTransformation or a factory "
-                   "learning_rate -> GradientTransformation (such as optax.adam)")
+  raise ValueError(f"trainability: optimizer={optimizer!r} is not an optax GradientTransformation or a "
+                   "factory learning_rate -> GradientTransformation (such as optax.adam)")
 
 
 def _check_scheme_shapes(plan_schemes, width: int, data: _data.Dataset) -> None:
@@ -260,7 +261,8 @@ def _compiled(plan: _Plan, width: int):
   layout = _program.Layout(width, max(max(plan.depths) - 1, 1), plan.data.x_train.shape[1], plan.data.outputs,
                            plan.data.classes, plan.steps, plan.batch)
   readout_scale = 1.0 if plan.parametrization == "standard" else math.sqrt(plan.base_width / width)
-  cache_key = (layout, plan.depths, tuple(s.cache_key for s in plan.schemes), tuple(a.fn for a in plan.activations),
+  cache_key = (layout, plan.depths, tuple(s.cache_key for s in plan.schemes),
+               tuple(a.fn for a in plan.activations),
                plan.optimizer_key, plan.parametrization, plan.base_width)
   program = _PROGRAMS.get(cache_key)
   if program is None:
@@ -289,7 +291,8 @@ def _collect(plan: _Plan, outcomes: dict[int, tuple]) -> TrainabilityResult:
   """Stacks the outcomes to (scheme, activation, width, depth, rate, seed, ...) arrays."""
   fields = {}
   for name in _program.Outcome._fields:
-    per_width = [np.stack([getattr(o, name) for o in outcomes[w]], axis=1) for w in plan.widths]  # (K, A, S, D, R)
+    # (K, A, S, D, R) per width
+    per_width = [np.stack([getattr(o, name) for o in outcomes[w]], axis=1) for w in plan.widths]
     stacked = np.stack(per_width, axis=2)  # (K, A, W, S, D, R, ...)
     fields[name] = np.moveaxis(stacked, 3, 5)  # (K, A, W, D, R, S, ...)
   d = plan.data
@@ -384,6 +387,7 @@ def trainability(schemes=None, activations=("relu",), depths=(2, 8, 32), widths=
     Yang et al., Tensor Programs V: Tuning Large Neural Networks via Zero-Shot Hyperparameter Transfer, 2022.
   """
   plan = _plan(schemes, activations, depths, widths, sigma_w2=sigma_w2, bias_std=bias_std, data=data,
-               steps=steps, optimizer=optimizer, learning_rate=learning_rate, batch=batch, seeds=seeds, key=key,
+               steps=steps, optimizer=optimizer, learning_rate=learning_rate, batch=batch, seeds=seeds,
+               key=key,
                parametrization=parametrization, base_width=base_width)
   return _collect(plan, _run(plan))

@@ -1,4 +1,4 @@
-"""jaxinit.mup: initializers, roles inferred from nnx and linen models, optax factors, the coordinate check."""
+"""jaxinit.mup: initializers, roles inferred from nnx and linen models, optax factors, coord check."""
 
 import math
 
@@ -134,7 +134,8 @@ def test_output_init_variance_and_errors():
     mup.hidden_init(-1.0)
   with pytest.raises(ValueError, match="distribution='cauchy'"):
     mup.input_init(distribution="cauchy")
-  assert float(jnp.var(mup.hidden_init()(jax.random.key(2), (512, 512)))) * 512 == pytest.approx(1.0, rel=0.02)
+  hidden = mup.hidden_init()(jax.random.key(2), (512, 512))
+  assert float(jnp.var(hidden)) * 512 == pytest.approx(1.0, rel=0.02)
 
 
 def test_coord_check_rejects_bad_input_before_building():
@@ -142,7 +143,8 @@ def test_coord_check_rejects_bad_input_before_building():
     raise AssertionError("built a model")
   data = (np.ones((2, 8), np.float32), np.ones((2, 1), np.float32))
   for kwargs, message in ((dict(base_width=64), "base_width=64"), (dict(steps=0), "steps=0"),
-                          (dict(optimizer="lion"), "optimizer='lion'"), (dict(learning_rate=math.inf), "inf")):
+                          (dict(optimizer="lion"), "optimizer='lion'"),
+                          (dict(learning_rate=math.inf), "inf")):
     args = dict(base_width=BASE, data=data)
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):

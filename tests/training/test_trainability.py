@@ -1,4 +1,4 @@
-"""jaxinit.trainability: He et al. 2015 at depth 30, a hand-written optax loop, divergence, bad input, data."""
+"""jaxinit.trainability: He et al. 2015 at depth 30, a hand-written optax loop, divergence, bad input."""
 
 import json
 import math
@@ -19,7 +19,7 @@ HE_SCHEMES = {"1/fan_in": jaxinit.variance_scaling(1.0, "fan_in", "normal"),
 
 @pytest.fixture(scope="module")
 def he2015():
-  """30 hidden ReLU layers of width 32, 300 steps of SGD at the default rate, 2 seeds (~7 s, mostly compiling)."""
+  """30 hidden ReLU layers of width 32, 300 SGD steps at the default rate, 2 seeds (~7 s, mostly compile)."""
   return jaxinit.trainability(HE_SCHEMES, "relu", depths=30, widths=32, steps=300, seeds=2)
 
 
@@ -111,7 +111,8 @@ def test_verdict_thresholds_on_known_numbers():
   diverged = np.array([[-1, -1, -1], [-1, -1, 7], [-1, -1, -1]], np.int32)
   shape = (3, 1, 1, 1, 1, 3)
   result = training.TrainabilityResult(
-      schemes=("a", "b", "c"), activations=("relu",), widths=(4,), depths=(2,), learning_rates=(0.1,), seeds=3,
+      schemes=("a", "b", "c"), activations=("relu",), widths=(4,), depths=(2,), learning_rates=(0.1,),
+      seeds=3,
       steps=1, batch=1, task="regression", data_name="t", baseline_loss=2.0, sigma_w2=(1.0, 2.0, 3.0),
       bias_std=0.0, optimizer="sgd", parametrization="standard", base_width=None,
       curve=np.zeros((*shape, 1), np.float32), initial_loss=initial.reshape(shape),
@@ -155,7 +156,8 @@ BAD = [
     (dict(data="mnist"), "data='mnist'"),
     (dict(data=(np.ones((4, 3)), np.ones(5))), "y_train has shape (5,)"),
     (dict(data=(np.ones((4, 3)), np.ones(4), np.ones((2, 2)), np.ones(2))), "x_test has 2 features"),
-    (dict(data=(np.array([[1.0, np.nan], [0.0, 1.0]]), np.ones(2))), "non-finite value(s), first nan at [0, 1]"),
+    (dict(data=(np.array([[1.0, np.nan], [0.0, 1.0]]), np.ones(2))),
+     "non-finite value(s), first nan at [0, 1]"),
     (dict(data=(np.ones((3, 2)), np.array([0, -1, 1]))), "label -1 out of range"),
     (dict(data=training.Dataset(np.ones((3, 2), np.float32), np.array([0, 1, 3]), np.ones((1, 2), np.float32),
                                 np.array([0]), classes=3)), "label 3 out of range [0, 3)"),
