@@ -147,3 +147,14 @@ def test_a_configuration_does_not_depend_on_the_rest_of_the_sweep_beyond_roundin
     for name in ("log_q", "log_m", "log_grad", "log_norm0", "corr", "spread"):
       np.testing.assert_allclose(np.asarray(getattr(run, name)), np.asarray(getattr(alone, name)), rtol=0,
                                  atol=tol, err_msg=name)
+
+
+def test_the_sweep_layer_does_not_import_the_report_layer():
+  import subprocess
+  import sys
+
+  code = ("import sys, jaxinit, jaxinit.sweep; "
+          "print(sorted(m for m in sys.modules if m.startswith(('jaxinit.report', 'jaxinit.cli', 'matplotlib'))))")
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.strip() == "[]"
