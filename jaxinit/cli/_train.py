@@ -115,8 +115,8 @@ def options(args) -> dict:
   """The keyword arguments of :func:`jaxinit.trainability`, every option checked (nothing compiles)."""
   import jax
 
-  from jaxinit.core import _activations
   from jaxinit.cli import _common
+  from jaxinit.core import _activations
 
   sigma_w2 = None if args.sigma_w2 is None else _floats(args.sigma_w2, "--sigma-w2")
   try:
