@@ -36,7 +36,7 @@ def _run(argv):
 
 
 def test_every_command_module_follows_the_protocol():
-  assert [c.NAME for c in COMMANDS] == ["sweep", "theory", "gains", "schemes"]
+  assert [c.NAME for c in COMMANDS] == ["sweep", "theory", "gains", "schemes", "recommend", "diagnose", "train"]
   for command in COMMANDS:
     assert isinstance(command.NAME, str) and isinstance(command.HELP, str)
     assert callable(command.add_arguments) and callable(command.run)
