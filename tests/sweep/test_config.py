@@ -103,7 +103,7 @@ def test_a_draw_of_the_wrong_shape_names_the_scheme():
 
 
 def test_a_non_elementwise_activation_is_refused():
-  message = "activation='total' must be elementwise; it maps shape (2, 3) to ()"
+  message = "activation='total' must be elementwise"  # the one check of jaxinit.core, shared with the theory
   with pytest.raises(SweepConfigError, match=re.escape(message)):
     sweep(("he_normal",), **{**TINY, "activations": {"total": jnp.sum}})
 
