@@ -174,16 +174,20 @@ def sampled_product(rows: jax.Array, factor: jax.Array) -> jax.Array:
   return jnp.einsum("...ij,jn->...in", low, factor)
 
 
-def pick_sampled(engine: str, schemes: Sequence[Scheme], width: int, batch: int) -> tuple[bool, ...]:
+def pick_sampled(engine: str, schemes: Sequence[Scheme], width: int, batch: int,
+                 platform: str = "cpu") -> tuple[bool, ...]:
   """Per group of `group_schemes`, whether the layer samples X W from its law instead of drawing W.
 
   ``"gaussian"`` samples every group (the configuration checked that it can), ``"auto"`` those
-  where sampling is cheaper, ``"dense"`` none.
+  where sampling is cheaper, ``"dense"`` none. The thresholds of ``"auto"`` were measured on a
+  CPU; on an accelerator the sampler's Cholesky (a loop of 2B steps) loses to drawing W at every
+  width measured (0.2x at width 2048 = 16 x batch 128 on an H200, ``benchmarks/gpu_check.sh``),
+  so there ``"auto"`` draws W.
   """
   groups = group_schemes(schemes)
   if engine == "gaussian":
     return (True,) * len(groups)
-  if engine == "auto":
+  if engine == "auto" and platform == "cpu":
     return tuple(sampleable(g.family, width, batch) and width >= SAMPLED_MIN_RATIO[g.family] * batch
                  for g in groups)
   return (False,) * len(groups)

@@ -58,7 +58,8 @@ def plan(config: SweepConfig) -> Plan:
     sharding = NamedSharding(jax.sharding.Mesh(np.asarray(devices), ("seeds",)), P("seeds"))
     seed_keys = _global_keys(seed_keys, sharding)
   schemes = config.schemes
-  sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch) for w in config.widths)
+  platform = devices[0].platform
+  sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch, platform) for w in config.widths)
   group_of = {i: gi for gi, g in enumerate(_engines.group_schemes(schemes)) for i in g.members}
   scheme_engines = tuple(tuple("gaussian" if s[group_of[i]] else "dense" for s in sampled)
                          for i in range(len(schemes)))

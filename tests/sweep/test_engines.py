@@ -115,3 +115,12 @@ def test_groups_share_one_draw_per_family_in_order():
   groups = _engines.group_schemes(config.schemes)
   assert [(g.members, g.family) for g in groups] == [((0, 2), "truncated_normal"), ((1,), None),
                                                      ((3,), "orthogonal"), ((4,), "uniform")]
+
+
+def test_auto_samples_only_on_a_cpu():
+  from jaxinit.sweep._config import Scheme
+
+  schemes = (Scheme("vs", jaxinit.variance_scaling(2.0, "fan_in", "normal")),)
+  assert _engines.pick_sampled("auto", schemes, 512, 8, "cpu") == (True,)  # width >= 16 x batch
+  assert _engines.pick_sampled("auto", schemes, 512, 8, "gpu") == (False,)  # measured slower there
+  assert _engines.pick_sampled("gaussian", schemes, 512, 8, "gpu") == (True,)  # asked for: honoured
