@@ -6,6 +6,8 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
+pytestmark = pytest.mark.slow  # every example and README block runs: minutes, not seconds
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FIGURES = {
     "flax_kernel_init": "layer",

@@ -119,7 +119,8 @@ def check_elementwise(fn: Callable[[jax.Array], jax.Array], where: str = "activa
 
 
 def _probe_elementwise(fn, where):
-  with jax.enable_x64(True):
+  # concrete even inside a caller's jit or vmap, where jnp operations would otherwise be staged
+  with jax.enable_x64(True), jax.ensure_compile_time_eval():
     x = jnp.asarray(_PROBE, dtype=jnp.float64)
     try:
       together = np.asarray(fn(x), dtype=np.float64)

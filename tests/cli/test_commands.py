@@ -30,7 +30,8 @@ def test_recommend_errors_are_one_line(argv, message, capsys):
   assert err.startswith("jaxinit: error: ") and message in err and err.count("\n") == 1
 
 
-def test_theory_table_reads_the_length_map_first(tmp_path, capsys):
+def test_theory_table_reads_the_length_map_first(tmp_path, capsys, monkeypatch):
+  monkeypatch.setenv("COLUMNS", "200")  # one table row a line, whatever the terminal
   assert main(["theory", "--activation", "relu", "--sigma-w2", "1:3", "--points", "5", "--out", str(tmp_path)]) == 0
   out = capsys.readouterr().out
   rows = [line for line in out.splitlines() if line.startswith("│")]

@@ -55,6 +55,7 @@ def test_structured_schemes_in_flax():
   assert float(jnp.abs(torch_like.bias[...]).max()) <= 0.25
 
 
+@pytest.mark.slow
 def test_partitioning_on_a_four_device_cpu_mesh():
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
   proc = subprocess.run([sys.executable, str(SCRIPTS / "sharded_init.py")], env=env, capture_output=True,

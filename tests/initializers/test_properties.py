@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -104,6 +105,7 @@ def rounding(dtype) -> float:
   return 0.0 if dtype == "complex64" else 2 * float(ml_dtypes.finfo(dtype).eps)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(case=cases(), shape=st.sampled_from(SHAPES), dtype=st.sampled_from(DTYPES))
 def test_any_options_shape_and_dtype(case, shape, dtype):

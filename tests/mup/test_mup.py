@@ -40,6 +40,7 @@ def coords():
   return mup.coord_check(MLP, WIDTHS, steps=3, base_width=BASE, data=data, learning_rate=0.1)
 
 
+@pytest.mark.slow
 def test_coord_check_flat_under_mup_growing_under_standard(coords, tmp_path):
   assert coords.layers == ("hid", "inp", "out", "")
   for step in (1, 2):  # after one and two updates
@@ -105,6 +106,7 @@ def test_scale_by_width_factors_follow_table_3():
     mup.sgd(0.1, roles)
 
 
+@pytest.mark.slow
 def test_mup_optimizer_trains_an_nnx_model_with_inferred_roles():
   model = MLP(64)
   roles = mup.infer_roles(model, nnx.eval_shape(lambda: MLP(BASE)))

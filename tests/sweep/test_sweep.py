@@ -43,6 +43,7 @@ def seed_mean(x):
   return np.asarray(x).mean(axis=3)
 
 
+@pytest.mark.slow
 def test_he_relu_keeps_the_signal_and_lecun_halves_it():
   r = relu_deep()
   he, lecun = r.schemes.index("he"), r.schemes.index("lecun")
@@ -80,6 +81,7 @@ def test_common_random_numbers_scale_one_draw():
   chex.assert_trees_all_close(log_q[0, 0, 0, :, 0] - log_q[1, 0, 0, :, 0], np.full(r.seeds, LOG2), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_tanh_ordered_and_chaotic_phases_match_theory():
   r = tanh_phases()
   sw1, sw4 = r.schemes.index("sw1"), r.schemes.index("sw4")
@@ -119,6 +121,7 @@ def test_gradient_ratio_tracks_chi1():
   assert abs(slope - math.log(chi)) < 0.01, (slope, math.log(chi))
 
 
+@pytest.mark.slow
 def test_finite_width_log_norm_variance():
   # ReLU / He with Gaussian weights: Var log(M_L / M_0) = 5 beta, beta = sum 1 / N_l (Hanin & Nica)
   width, depth, seeds = 32, 16, 256
@@ -133,6 +136,7 @@ def test_finite_width_log_norm_variance():
   assert abs(logs.mean() - float(exact.mean)) < 4 * math.sqrt(float(exact.var) / seeds)
 
 
+@pytest.mark.slow
 def test_gaussian_engine_agrees_with_dense():
   schemes = {"he": vs(2.0), "lecun": vs(1.0), "ortho": jaxinit.orthogonal(), "ortho2": jaxinit.orthogonal(1.5)}
   kwargs = dict(schemes=schemes, activations=("relu", "tanh"), depths=range(1, 25), widths=(128,), batch=8,
@@ -168,6 +172,7 @@ def test_gaussian_engine_agrees_with_dense():
   assert jaxinit.sweep(("he_normal",), ("relu",), depths=(2,), widths=(64,), batch=8, seeds=1).engines == ("dense",)
 
 
+@pytest.mark.slow
 def test_resnet_branch_scaling_and_any_initializer():
   depth, eta2 = 32, 1 / 32
   r = jaxinit.sweep({"he": jaxinit.he_normal(), "ortho": jaxinit.orthogonal(math.sqrt(2)),
@@ -183,6 +188,7 @@ def test_resnet_branch_scaling_and_any_initializer():
     r.theory()
 
 
+@pytest.mark.slow
 def test_prefix_depths_and_outputs(tmp_path):
   r = jaxinit.sweep(("he_normal", "zeros"), ("relu", "tanh"), depths=(2, 5, 3), widths=(8, 16), batch=4, seeds=2)
   assert r.depths == (2, 3, 5)
@@ -228,6 +234,7 @@ def test_sweep_errors(kwargs, message):
     jaxinit.sweep(**args)
 
 
+@pytest.mark.slow
 def test_sharded_over_four_devices_is_identical():
   script = Path(__file__).parent / "scripts" / "sharded_sweep.py"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
@@ -245,6 +252,7 @@ def test_overflow_is_a_verdict_not_a_crash():
   r.to_json("/dev/null")  # non-finite statistics serialise as null, not NaN
 
 
+@pytest.mark.slow
 def test_statistics_stay_exact_past_float32_squares():
   # ReLU at sigma_w^2 = 3 multiplies M by 1.5 a layer: by depth 300, M ~ 1e47, whose sum of squares over
   # batch x width overflows float32; tanh at sigma_w^2 = 4 grows the tangent by chi_1 a layer.

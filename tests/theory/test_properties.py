@@ -12,6 +12,7 @@ import math
 import re
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,7 @@ def test_length_map_is_never_nan(configuration, q0):
   assert np.all(np.isinf(q[np.argmax(np.isinf(q)):])) if np.any(np.isinf(q)) else True
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(configurations)
 def test_fixed_point_is_reached_and_chi1_is_the_correlation_slope(configuration):

@@ -124,6 +124,7 @@ def test_relu_correlation_approaches_one_as_inverse_square_depth():
   np.testing.assert_allclose(ratio[-1], 1.0, atol=0.01)
 
 
+@pytest.mark.slow
 def test_erf_closed_forms_match_quadrature_through_a_callable():
   args = dict(sigma_w2=3.0, sigma_b2=0.3)
   chex.assert_trees_all_close(theory.cmap("erf", q0=1.3, c0=-0.4, depth=30, **args),
@@ -271,6 +272,7 @@ def test_relu_log_norm_moments_exact():
 
 # --------------------------------------------------------------- jax transformations
 
+@pytest.mark.slow
 def test_vmap_over_sigma_w2_grid_equals_loop():
   grid = jnp.array([0.5, 1.0, 4.0])  # both phases
   batched = jax.vmap(lambda s: theory.fixed_point("tanh", s, 0.05))(grid)

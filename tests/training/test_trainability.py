@@ -23,6 +23,7 @@ def he2015():
   return jaxinit.trainability(HE_SCHEMES, "relu", depths=30, widths=32, steps=300, seeds=2)
 
 
+@pytest.mark.slow
 def test_he2015_depth30_variance_2_trains_and_1_stalls(he2015):
   verdict = he2015.verdict(per_seed=True)[:, 0, 0, 0, 0]  # (scheme, seed)
   assert verdict[0].tolist() == ["stalls", "stalls"]
@@ -83,6 +84,7 @@ def _reference_training(data, depth: int, width: int, steps: int, rate: float):
   return np.asarray(curve), float(loss_fn(params, x, y))
 
 
+@pytest.mark.slow
 def test_matches_a_hand_written_optax_loop_beside_a_diverging_rate():
   data = training.mixture(n_train=48, n_test=16, features=5, classes=3)
   depth, width, steps, rate = 3, 8, 25, 0.05
