@@ -66,6 +66,19 @@ def run(args, console: Console) -> int:
            "figure": str(figure)}
     print(json.dumps(doc, indent=1))
     return 0
+  table = _table(theory, activation, param, sigma_b2, grid, picks, rows, edge_w2, edge_q)
+  console.print(table)
+  where = (f"sigma_w^2 = {edge_w2:.4f} (q* = {edge_q:.4g})" if math.isfinite(edge_w2) else
+           "none reached from q = 1 (no variance-scaling init keeps this activation's signal length at this bias)")
+  console.print(f"edge of chaos: {where}; wrote {figure}", soft_wrap=True)
+  return 0
+
+
+
+def _table(theory, activation, param, sigma_b2, grid, picks, rows, edge_w2, edge_q) -> Table:
+  """The rows shown, with the edge of chaos as a row of its own unless it is a grid point."""
+  import numpy as np
+
   table = Table(title=f"{activation} at sigma_b^2 = {sigma_b2:g}: trainable while depth < 6 xi_c")
   for name in ("sigma_w^2", "q*", "dq'/dq at q*", "c*", "chi_1", "xi_q", "xi_c", "6 xi_c", "phase"):
     table.add_column(name, justify="right" if name != "phase" else "left", no_wrap=True)
@@ -84,12 +97,7 @@ def run(args, console: Console) -> int:
     is_edge = on_grid and math.isclose(r["sigma_w2"], edge_w2, rel_tol=1e-9)
     table.add_row(f"{r['sigma_w2']:.4f}", *numbers, "edge of chaos" if is_edge else r["phase"],
                   style="bold" if is_edge else None)
-  console.print(table)
-  where = (f"sigma_w^2 = {edge_w2:.4f} (q* = {edge_q:.4g})" if math.isfinite(edge_w2) else
-           "none reached from q = 1 (no variance-scaling init keeps this activation's signal length at this bias)")
-  console.print(f"edge of chaos: {where}; wrote {figure}", soft_wrap=True)
-  return 0
-
+  return table
 
 def _phase(q_star: float, slope: float, chi1: float) -> str:
   """The length map first (does q reach a finite, non-zero q*?), then chi_1 (what correlations do there)."""
