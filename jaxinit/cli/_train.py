@@ -5,9 +5,10 @@ option and its value.
 """
 
 import json
-import math
 import time
 from pathlib import Path
+
+from jaxinit.cli import _common
 
 NAME = "train"
 HELP = "train an MLP per scheme x activation x width x depth; write a trainability report"
@@ -46,96 +47,32 @@ def add_arguments(parser) -> None:
                       help="stdout: table or JSON summary")
 
 
-def _int(text, option: str, minimum: int) -> int:
-  try:
-    value = int(str(text).strip())
-  except ValueError:
-    raise ValueError(f"{option} {text!r}: not an integer") from None
-  if value < minimum:
-    raise ValueError(f"{option} {text!r}: must be an integer >= {minimum}")
-  return value
-
-
-def _float(text, option: str, whole: str) -> float:
-  try:
-    value = float(str(text).strip())
-  except ValueError:
-    raise ValueError(f"{option} {whole!r}: {str(text).strip()!r} is not a number") from None
-  if not math.isfinite(value) or value <= 0:
-    raise ValueError(f"{option} {whole!r}: {value:g} must be finite and > 0")
-  return value
-
-
-def _items(text: str, option: str) -> list[str]:
-  items = [s.strip() for s in str(text).split(",")]
-  if not all(items):
-    raise ValueError(f"{option} {text!r}: has an empty entry")
-  return items
-
-
-def _ints(text: str, option: str, minimum: int) -> tuple[int, ...]:
-  """``2,4,8`` or inclusive ranges ``2:32`` / ``2:32:2``."""
-  values: set[int] = set()
-  for item in _items(text, option):
-    parts = [_int(p, option, -10**9) for p in item.split(":")]
-    if len(parts) == 1:
-      values.add(parts[0])
-      continue
-    if len(parts) > 3 or (len(parts) == 3 and parts[2] < 1) or parts[0] > parts[1]:
-      raise ValueError(f"{option} {text!r}: {item!r} is not an increasing START:STOP or START:STOP:STEP")
-    values.update(range(parts[0], parts[1] + 1, parts[2] if len(parts) == 3 else 1))
-  if min(values) < minimum:
-    raise ValueError(f"{option} {text!r}: every value must be >= {minimum}")
-  return tuple(sorted(values))
-
-
-def _floats(text: str, option: str) -> tuple[float, ...]:
-  """``1,2,3`` or ``START:STOP:STEP`` (inclusive)."""
-  items = _items(text, option)
-  if len(items) == 1 and ":" in items[0]:
-    parts = [_float(p, option, text) for p in items[0].split(":")]
-    if len(parts) != 3 or parts[0] > parts[1]:
-      raise ValueError(f"{option} {text!r}: not an increasing START:STOP:STEP")
-    count = int(math.floor((parts[1] - parts[0]) / parts[2] + 1e-9)) + 1
-    return tuple(parts[0] + i * parts[2] for i in range(count))
-  return tuple(sorted({_float(v, option, text) for v in items}))
-
-
-def _names(text: str, option: str, known, kind: str) -> tuple[str, ...]:
-  names = _items(text, option)
-  for name in names:
-    if name not in known:
-      raise ValueError(f"{option} {text!r}: unknown {kind} {name!r}; expected one of {', '.join(known)}")
-  if len(set(names)) != len(names):
-    raise ValueError(f"{option} {text!r}: repeats a name")
-  return tuple(names)
+def _positive_floats(text: str, option: str) -> tuple[float, ...]:
+  """``1,2,3``, ``START:STOP`` (points evenly spaced) or ``START:STOP:STEP``, every value > 0."""
+  values = _common.parse_float_grid(text, option, points=7)
+  if values[0] <= 0:
+    raise ValueError(f"{option} {text!r}: every value must be > 0")
+  return values
 
 
 def options(args) -> dict:
   """The keyword arguments of :func:`jaxinit.trainability`, every option checked (nothing compiles)."""
   import jax
 
-  from jaxinit.cli import _common
-  from jaxinit.core import _activations
-
-  sigma_w2 = None if args.sigma_w2 is None else _floats(args.sigma_w2, "--sigma-w2")
-  try:
-    bias_std = float(str(args.bias_std).strip())
-  except ValueError:
-    raise ValueError(f"--bias-std {args.bias_std!r}: not a number") from None
-  if not (math.isfinite(bias_std) and bias_std >= 0):
-    raise ValueError(f"--bias-std {args.bias_std!r}: must be a finite number >= 0")
+  sigma_w2 = None if args.sigma_w2 is None else _positive_floats(args.sigma_w2, "--sigma-w2")
+  bias_std = _common.parse_float(args.bias_std, "--bias-std", 0.0)
   schemes = None
   if sigma_w2 is None:
     schemes = _common.parse_scheme_names(args.schemes, "--schemes")
-  activations = _names(args.activations.lower(), "--activations", _activations.ACTIVATION_NAMES, "activation")
+  activations = _common.parse_activation_names(args.activations, "--activations")
   return dict(
       schemes=schemes, sigma_w2=sigma_w2, activations=activations,
-      depths=_ints(args.depths, "--depths", 1), widths=_ints(args.widths, "--widths", 1),
-      seeds=_int(args.seeds, "--seeds", 1), steps=_int(args.steps, "--steps", 1),
-      learning_rate=_floats(args.lr, "--lr"), optimizer=args.optimizer, data=args.task,
-      batch=_int(args.batch, "--batch", 1), bias_std=bias_std,
-      key=jax.random.key(_int(args.seed, "--seed", 0)))
+      depths=_common.parse_int_list(args.depths, "--depths", 1),
+      widths=_common.parse_int_list(args.widths, "--widths", 1),
+      seeds=_common.parse_int(args.seeds, "--seeds", 1), steps=_common.parse_int(args.steps, "--steps", 1),
+      learning_rate=_positive_floats(args.lr, "--lr"), optimizer=args.optimizer, data=args.task,
+      batch=_common.parse_int(args.batch, "--batch", 1), bias_std=bias_std,
+      key=jax.random.key(_common.parse_int(args.seed, "--seed", 0)))
 
 
 def _out_dir(text: str) -> Path:
