@@ -17,9 +17,8 @@ again in that process). Prints both times and the ratios; targets: >= 10x cold, 
 
 import argparse
 import json
-import subprocess
-import sys
-import time
+
+from sweep_vs_naive import cold_then_warm, fresh_processes  # the same timing, beside it
 
 
 def grid(args):
@@ -75,7 +74,7 @@ def run_skilled(g):
             programs[key] = skilled_program(scheme, act, width, g["depth"], g["batch"], g["seeds"])
           fn, keys = programs[key]
           jax.block_until_ready(fn(keys))
-          n += g["depth"] * g["seeds"]
+          n += g["depth"] * g["seeds"]  # networks: every depth of every seed
     return n
 
   return cold_then_warm(once)
@@ -94,16 +93,6 @@ def run_sweep(g):
   return cold_then_warm(once)
 
 
-def cold_then_warm(once):
-  """Times ``once()`` twice in this process: the first call compiles, the second reuses."""
-  t0 = time.perf_counter()
-  n = once()
-  cold = time.perf_counter() - t0
-  t0 = time.perf_counter()
-  once()
-  return {"networks": n, "cold": cold, "warm": time.perf_counter() - t0}
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--schemes", default="he_normal,lecun_normal,glorot_normal")
@@ -118,12 +107,8 @@ def main():
   if args.mode != "both":
     print(json.dumps((run_skilled if args.mode == "skilled" else run_sweep)(g)))
     return
-  out = {}
-  for mode in ("sweep", "skilled"):
-    proc = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--mode", mode], capture_output=True,
-                          text=True, check=True)
-    out[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-  n = out["sweep"]["networks"]
+  out = fresh_processes(__file__, ("sweep", "skilled"))
+  n = out["sweep"]["configs"]
   print(f"grid: {len(g['schemes'])} schemes x {len(g['activations'])} activations x depths 1..{g['depth']} x "
         f"widths {args.widths} x {g['seeds']} seeds = {n} networks, batch {g['batch']}")
   for kind, target in (("cold", 10), ("warm", 1)):

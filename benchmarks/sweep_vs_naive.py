@@ -115,6 +115,16 @@ def cold_then_warm(once):
   return {"configs": n, "cold": cold, "warm": time.perf_counter() - t0}
 
 
+def fresh_processes(script: str, modes) -> dict:
+  """Runs ``script`` once per mode, each in a fresh process (``--mode MODE``); their JSON lines by mode."""
+  out = {}
+  for mode in modes:
+    proc = subprocess.run([sys.executable, script, *sys.argv[1:], "--mode", mode], capture_output=True,
+                          text=True, check=True)
+    out[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+  return out
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--schemes", default="he_normal,glorot_normal,lecun_normal,orthogonal")
@@ -129,11 +139,7 @@ def main():
   if args.mode != "both":
     print(json.dumps((run_naive if args.mode == "naive" else run_sweep)(g)))
     return
-  out = {}
-  for mode in ("sweep", "naive"):
-    proc = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--mode", mode], capture_output=True,
-                          text=True, check=True)
-    out[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+  out = fresh_processes(__file__, ("sweep", "naive"))
   n = out["naive"]["configs"]
   print(f"grid: {len(g['schemes'])} schemes x {len(g['activations'])} activations x depths 1..{args.depths} x "
         f"widths {args.widths} x {g['seeds']} seeds = {n} networks, batch {g['batch']}")
