@@ -31,6 +31,11 @@ _ADVICE = {
     "erf": 'for_activation("erf"); orthogonal({edge}) at the edge of chaos for depth',
     "sigmoid": 'for_activation("sigmoid"); better a zero-centred activation',
 }
+# no stable non-zero fixed point of the length map without biases: no init keeps a deep plain MLP's signal
+_NO_DEPTH_STABLE = "shallow: for_activation; deep: no plain-MLP init holds (residual 1/sqrt(depth) or norms): " \
+                   "jaxinit recommend"
+for _name in ("gelu", "gelu_exact", "silu", "swish", "mish"):
+  _ADVICE[_name] = _NO_DEPTH_STABLE
 
 
 def run(args, console: Console) -> int:

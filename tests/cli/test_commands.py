@@ -43,3 +43,12 @@ def test_theory_table_reads_the_length_map_first(tmp_path, capsys, monkeypatch):
   assert doc["edge_of_chaos"]["sigma_w2"] is None
   assert [r["phase"] for r in doc["rows"]][0] == "q -> 0 (the signal dies)"
   assert doc["rows"][2]["phase"].startswith("q diverges")
+
+
+def test_gains_does_not_offer_a_depth_stable_init_where_the_theory_has_none(capsys):
+  assert main(["gains", "--activations", "gelu,silu,mish,relu", "--format", "json"]) == 0
+  use = {r["activation"]: r["use"] for r in json.loads(capsys.readouterr().out)}
+  for name in ("gelu", "silu", "mish"):
+    assert "no plain-MLP init holds" in use[name]
+    assert jaxinit.recommend(name, depth=100, simulate=False).choice is None  # the theory agrees
+  assert use["relu"].startswith("he_normal")
