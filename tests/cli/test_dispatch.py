@@ -4,7 +4,6 @@ import contextlib
 import errno
 import io
 import json
-import os
 import types
 
 import jax
@@ -13,7 +12,6 @@ from jax.experimental.compilation_cache import compilation_cache
 
 from jaxinit.cli import COMMANDS, CliError, _main
 from jaxinit.cli._main import main
-from jaxinit.report import _atomic
 
 _CACHE_OPTIONS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
                   "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
@@ -75,29 +73,9 @@ def test_odd_batch_is_one_line_naming_the_option(tmp_path, batch):
                                       "pairs (rows 2i and 2i + 1) whose correlation the sweep measures"]
 
 
-def test_a_full_disk_is_one_line_exit_2_and_no_partial_file(tmp_path, monkeypatch):
+def test_a_full_disk_is_one_line_exit_2_and_no_partial_file(tmp_path, full_disk):
   # the writer fails half-way through sweep.json; a report from an earlier run is left as it was
   (tmp_path / "sweep.json").write_text('{"earlier": true}')
-  real_fdopen = os.fdopen
-
-  class Full:
-    def __init__(self, real):
-      self.real = real
-
-    def write(self, data):
-      self.real.write(data[:len(data) // 2])
-      raise OSError(errno.ENOSPC, "No space left on device")
-
-    def __getattr__(self, name):
-      return getattr(self.real, name)
-
-    def __enter__(self):
-      return self
-
-    def __exit__(self, *exc):
-      return self.real.__exit__(*exc)
-
-  monkeypatch.setattr(_atomic.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
   code, _, err = _run(["sweep", *TINY, "--batch", "4", "--out", str(tmp_path)])
   assert code == 2
   errors = [line for line in err.splitlines() if line.startswith("jaxinit:")]

@@ -15,7 +15,6 @@ from rich.console import Console
 
 import jaxinit
 from jaxinit import report
-from jaxinit.report import _atomic
 from jaxinit.sweep import SweepResult
 
 
@@ -80,35 +79,9 @@ def test_verdicts_are_computed_once_for_a_whole_report(result, tmp_path, monkeyp
   assert [f.name for f in files] == list(report.REPORT_FILES)
 
 
-class _FailingFile:
-  """A file that writes the first half of the first chunk, then reports a full disk."""
-
-  def __init__(self, real):
-    self.real = real
-
-  def write(self, data):
-    self.real.write(data[:len(data) // 2])
-    raise OSError(errno.ENOSPC, "No space left on device")
-
-  def __getattr__(self, name):
-    return getattr(self.real, name)
-
-  def __enter__(self):
-    return self
-
-  def __exit__(self, *exc):
-    return self.real.__exit__(*exc)
-
-
-def _fill_disk_mid_write(monkeypatch):
-  real_fdopen = os.fdopen
-  monkeypatch.setattr(_atomic.os, "fdopen", lambda *a, **k: _FailingFile(real_fdopen(*a, **k)))
-
-
-def test_a_full_disk_leaves_the_old_file_whole_and_no_temporary(result, tmp_path, monkeypatch):
+def test_a_full_disk_leaves_the_old_file_whole_and_no_temporary(result, tmp_path, full_disk):
   target = tmp_path / "sweep.json"
   target.write_text("previous run")
-  _fill_disk_mid_write(monkeypatch)
   with pytest.raises(OSError) as info:
     result.to_json(target)
   assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
