@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 from rich.console import Console
 
@@ -123,21 +124,60 @@ class SweepProgress:
     self.bar.update(task, completed=done, total=total, description=label)
 
 
+class _Interrupts:
+  """Ctrl-C while the sweep runs: the first says so at once and stops after the running width; a second
+  stops at once. Either way the widths that finished are kept (``sweep(keep_partial=True)``)."""
+
+  def __init__(self, err: Console):
+    self.err, self.count, self.width = err, 0, None
+
+  def __call__(self, signum, frame):
+    self.count += 1
+    if self.count > 1 or self.width is None:  # a second Ctrl-C, or nothing running yet: stop now
+      raise KeyboardInterrupt
+    self.err.print(f"jaxinit: interrupting: finishing width N={self.width} (Ctrl-C again to stop now)",
+                   soft_wrap=True)
+
+  def check(self, phase: str, width: int, done: int, total: int) -> None:
+    """Called with every progress report: stops between widths once interrupted."""
+    if phase == "run":
+      if self.count and 0 < done < total:
+        raise KeyboardInterrupt
+      self.width = width if done < total else None
+
+
 def _run_with_progress(config, err: Console):
+  import signal
+  import threading
+
   from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
   import jaxinit
 
   columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TextColumn("widths"),
              TimeElapsedColumn())
-  with Progress(*columns, console=err) as bar:
-    return jaxinit.sweep(config=config, progress=SweepProgress(bar), keep_partial=True)
+  interrupts = _Interrupts(err)
+  handle = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
+  previous = signal.signal(signal.SIGINT, interrupts) if handle else None
+  try:
+    with Progress(*columns, console=err) as bar:
+      show = SweepProgress(bar)
+
+      def progress(phase, width, done, total):
+        interrupts.check(phase, width, done, total)
+        show(phase, width, done, total)
+
+      return jaxinit.sweep(config=config, progress=progress, keep_partial=True)
+  finally:
+    if handle:
+      signal.signal(signal.SIGINT, previous)
 
 
 def run(args, console: Console) -> int:
   from jaxinit.report import _files, _tables
 
   config = config_from(args)
+  created = not Path(args.out).expanduser().exists()
   out = _common.out_dir(args.out)
   err = Console(stderr=True)
   cache = _common.configure_cache(not args.no_cache, err)
@@ -145,6 +185,8 @@ def run(args, console: Console) -> int:
   try:
     result = _run_with_progress(config, err)
   except KeyboardInterrupt:
+    if created and not any(out.iterdir()):  # leave no empty folder behind
+      out.rmdir()
     err.print("jaxinit: interrupted before any width finished; nothing written")
     return _common.EXIT_INTERRUPTED
   elapsed = time.perf_counter() - start

@@ -177,6 +177,44 @@ def test_ctrl_c_before_any_width_writes_nothing(tmp_path, monkeypatch):
   assert not (tmp_path / "sweep.json").exists()
 
 
+def _ctrl_c_at(monkeypatch, done_widths, presses):
+  """Sends SIGINT ``presses`` times when the run reports ``done_widths`` finished widths, as a user would."""
+  import signal
+
+  original = _sweep.SweepProgress.__call__
+
+  def call(self, phase, width, done, total):
+    original(self, phase, width, done, total)
+    if phase == "run" and done == done_widths and not getattr(self, "pressed", False):
+      self.pressed = True
+      for _ in range(presses):
+        os.kill(os.getpid(), signal.SIGINT)
+
+  monkeypatch.setattr(_sweep.SweepProgress, "__call__", call)
+
+
+def test_ctrl_c_says_so_at_once_and_finishes_the_running_width(tmp_path, monkeypatch):
+  _ctrl_c_at(monkeypatch, 0, presses=1)  # while the first width runs
+  code, _, err = _run(["sweep", *TINY, "--out", str(tmp_path)])
+  assert code == 130
+  assert err.index("interrupting: finishing width N=8") < err.index("kept the 1 of 2 widths")
+  assert json.loads((tmp_path / "sweep.json").read_text())["parameters"]["widths"] == [8]
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_finished_widths(tmp_path, monkeypatch):
+  _ctrl_c_at(monkeypatch, 1, presses=2)  # the first width finished, the second is starting
+  code, _, err = _run(["sweep", *TINY, "--out", str(tmp_path)])
+  assert code == 130 and "kept the 1 of 2 widths" in err
+  assert json.loads((tmp_path / "sweep.json").read_text())["parameters"]["widths"] == [8]
+
+
+def test_ctrl_c_before_any_width_leaves_no_folder_it_made(tmp_path, monkeypatch):
+  _interrupt_at(monkeypatch, 0)
+  out = tmp_path / "new" / "report"
+  code, _, err = _run(["sweep", *TINY, "--out", str(out)])
+  assert code == 130 and "nothing written" in err and not out.exists()
+
+
 def test_compilation_cache_is_on_by_default(tmp_path, monkeypatch):
   monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
   argv = ["sweep", "--schemes", "lecun_normal", "--activations", "tanh", "--depths", "3", "--widths", "6",
