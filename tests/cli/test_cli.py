@@ -178,7 +178,9 @@ def test_ctrl_c_before_any_width_writes_nothing(tmp_path, monkeypatch):
 
 
 def _ctrl_c_at(monkeypatch, done_widths, presses):
-  """Sends SIGINT ``presses`` times when the run reports ``done_widths`` finished widths, as a user would."""
+  """Presses Ctrl-C ``presses`` times when the run reports ``done_widths`` finished widths: calls the SIGINT
+  handler the sweep installed, as the interpreter does for a signal, but at a known point (a real signal can
+  land in a garbage collector's callback, which swallows what the handler raises)."""
   import signal
 
   original = _sweep.SweepProgress.__call__
@@ -187,16 +189,21 @@ def _ctrl_c_at(monkeypatch, done_widths, presses):
     original(self, phase, width, done, total)
     if phase == "run" and done == done_widths and not getattr(self, "pressed", False):
       self.pressed = True
+      handler = signal.getsignal(signal.SIGINT)
+      assert isinstance(handler, _sweep._Interrupts)  # installed for the run
       for _ in range(presses):
-        os.kill(os.getpid(), signal.SIGINT)
+        handler(signal.SIGINT, None)
 
   monkeypatch.setattr(_sweep.SweepProgress, "__call__", call)
 
 
 def test_ctrl_c_says_so_at_once_and_finishes_the_running_width(tmp_path, monkeypatch):
+  import signal
+
+  before = signal.getsignal(signal.SIGINT)
   _ctrl_c_at(monkeypatch, 0, presses=1)  # while the first width runs
   code, _, err = _run(["sweep", *TINY, "--out", str(tmp_path)])
-  assert code == 130
+  assert code == 130 and signal.getsignal(signal.SIGINT) is before  # the handler lives only while it runs
   assert err.index("interrupting: finishing width N=8") < err.index("kept the 1 of 2 widths")
   assert json.loads((tmp_path / "sweep.json").read_text())["parameters"]["widths"] == [8]
 
