@@ -8,9 +8,7 @@ The factory returns an nnx module, or a linen module and its variables. Exit sta
 import argparse
 import importlib.util
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import jax
@@ -20,6 +18,7 @@ from flax import nnx, serialization
 from rich.console import Console
 
 from jaxinit.diagnosis import Thresholds, calibrate, diagnose
+from jaxinit.report import write_atomically
 
 NAME = "diagnose"
 HELP = "diagnose your own Flax model's initialization (table, warnings, optional LSUV calibration)"
@@ -115,14 +114,7 @@ def make_input(args) -> jax.Array:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-    os.replace(tmp, path)
-  except BaseException:
-    Path(tmp).unlink(missing_ok=True)
-    raise
+  write_atomically(path, lambda f: f.write(data), binary=True)
 
 
 def _calibrated_bytes(model, extra, x) -> tuple[bytes, tuple]:

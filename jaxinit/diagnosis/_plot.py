@@ -1,10 +1,10 @@
 """Diagnosis.plot: forward and gradient scale per layer, warned layers marked; matplotlib's Agg backend."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from jaxinit.report import save_figure
 
 
 def _pyplot():
@@ -44,15 +44,7 @@ def plot(diagnosis, path, title: str | None = None) -> Path:
   axes[1].set_xticks(x, [r.path for r in rows], rotation=60, ha="right", fontsize=7)
   axes[1].set_xlabel("layer (execution order)")
   fig.suptitle(title or f"jaxinit.diagnose: {len(rows)} layers, {len(diagnosis.warnings)} warnings", fontsize=11)
-  path = Path(path)
-  fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=path.suffix or ".png")
-  os.close(fd)
   try:
-    fig.savefig(tmp, dpi=110, format=(path.suffix.lstrip(".") or "png"))
-    os.replace(tmp, path)
-  except BaseException:
-    Path(tmp).unlink(missing_ok=True)
-    raise
+    return save_figure(fig, path)
   finally:
     plt.close(fig)
-  return path

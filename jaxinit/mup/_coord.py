@@ -1,8 +1,6 @@
 """The coordinate check: per-layer mean |activation| over the first steps, across widths, SP against muP."""
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import optax
 
 from jaxinit.mup import _optim
 from jaxinit.mup._roles import infer_roles
+from jaxinit.report import save_figure
 
 PARAMETRIZATIONS = ("standard", "mup")
 
@@ -67,17 +66,10 @@ class CoordCheckResult:
     axes[0, -1].legend(fontsize=7, loc="best")
     fig.suptitle("coordinate check: flat in width under muP, growing under the standard parametrisation",
                  fontsize=10)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
     try:
-      fig.savefig(tmp, dpi=110)
-      os.replace(tmp, path)  # atomic: a reader never sees half a file
+      return save_figure(fig, path)
     finally:
       plt.close(fig)
-      if os.path.exists(tmp):
-        os.unlink(tmp)
-    return path
 
 
 def _check_args(widths, steps, base_width, parametrizations, learning_rate, where):

@@ -6,6 +6,7 @@ Every function takes a :class:`jaxinit.SweepResult`; the result's ``summary()``,
 
 # tables
 # writing a file whole or not at all
+from jaxinit.report._atomic import save_figure as save_figure
 from jaxinit.report._atomic import write_atomically as write_atomically
 
 # data files

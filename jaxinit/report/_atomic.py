@@ -67,3 +67,14 @@ def _umask() -> int:
   mask = os.umask(0)
   os.umask(mask)
   return mask
+
+
+def save_figure(fig, path) -> Path:
+  """Writes a matplotlib figure to ``path`` atomically, in the format its suffix names (png without one).
+
+  Raises:
+    OSError: as :func:`write_atomically`; ``path`` is then left as it was.
+  """
+  path = Path(path)
+  image_format = path.suffix[1:] or "png"
+  return write_atomically(path, lambda f: fig.savefig(f, format=image_format, dpi=110), binary=True)

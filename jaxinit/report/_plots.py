@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxinit.report._atomic import write_atomically
+from jaxinit.report._atomic import save_figure
 
 CLIP_LOG10 = 6.0  # the colour scale saturates at a 10^6 ratio either way
 _CMAP = "coolwarm"  # its ends stay coloured, so black can only mean non-finite
@@ -29,10 +29,8 @@ def _pyplot():
 
 def _save(plt, fig, path) -> Path:
   """Writes ``fig`` to ``path`` atomically, in the format its suffix names (png without one); closes it."""
-  path = Path(path)
   try:
-    image_format = path.suffix[1:] or "png"
-    return write_atomically(path, lambda f: fig.savefig(f, format=image_format, dpi=110), binary=True)
+    return save_figure(fig, path)
   finally:
     plt.close(fig)
 

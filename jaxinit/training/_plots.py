@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxinit.training._result import save_figure
+from jaxinit.report import save_figure
 
 _CMAP = "viridis_r"
 _DIVERGED = "black"

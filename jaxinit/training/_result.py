@@ -4,11 +4,11 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from jaxinit.report import write_atomically
 
 VERDICTS = ("trains", "stalls", "diverges")
 TRAINS_FRACTION = 0.5  # "trains": final train loss <= 0.5 x the best constant prediction's loss
@@ -17,33 +17,8 @@ AXES = ("scheme", "activation", "width", "depth", "learning_rate", "seed")
 
 
 def write_atomic(path, text: str) -> Path:
-  """Writes ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-  path = Path(path)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-      f.write(text)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
-  return path
-
-
-def save_figure(fig, path) -> Path:
-  """Saves a matplotlib figure to ``path`` atomically (format from the suffix)."""
-  path = Path(path)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-  os.close(fd)
-  try:
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
-  return path
+  """Writes ``text`` to ``path`` whole or not at all (:func:`jaxinit.report.write_atomically`)."""
+  return write_atomically(path, lambda f: f.write(text))
 
 
 class TrainabilityResult:
