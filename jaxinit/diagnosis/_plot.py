@@ -4,8 +4,6 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxinit.report import save_figure
-
 
 def _pyplot():
   import matplotlib
@@ -44,6 +42,8 @@ def plot(diagnosis, path, title: str | None = None) -> Path:
   axes[1].set_xticks(x, [r.path for r in rows], rotation=60, ha="right", fontsize=7)
   axes[1].set_xlabel("layer (execution order)")
   fig.suptitle(title or f"jaxinit.diagnose: {len(rows)} layers, {len(diagnosis.warnings)} warnings", fontsize=11)
+  from jaxinit.report import save_figure  # at call time: importing jaxinit loads no report code
+
   try:
     return save_figure(fig, path)
   finally:

@@ -11,7 +11,6 @@ import optax
 
 from jaxinit.mup import _optim
 from jaxinit.mup._roles import infer_roles
-from jaxinit.report import save_figure
 
 PARAMETRIZATIONS = ("standard", "mup")
 
@@ -66,6 +65,8 @@ class CoordCheckResult:
     axes[0, -1].legend(fontsize=7, loc="best")
     fig.suptitle("coordinate check: flat in width under muP, growing under the standard parametrisation",
                  fontsize=10)
+    from jaxinit.report import save_figure  # at call time: importing jaxinit loads no report code
+
     try:
       return save_figure(fig, path)
     finally:

@@ -4,8 +4,6 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxinit.report import save_figure
-
 _CMAP = "viridis_r"
 _DIVERGED = "black"
 _OUTLINE = "#e8432e"
@@ -124,6 +122,8 @@ def heatmap(result, path, *, learning_rate: int = 0, curves: dict | None = None)
                f"{result.optimizer}{rate_text}; "
                "outlined: trains", fontsize=10)
   try:
+    from jaxinit.report import save_figure  # at call time: importing jaxinit loads no report code
+
     return save_figure(fig, path)
   finally:
     plt.close(fig)

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxinit.report import write_atomically
-
 VERDICTS = ("trains", "stalls", "diverges")
 TRAINS_FRACTION = 0.5  # "trains": final train loss <= 0.5 x the best constant prediction's loss
 DIVERGE_FACTOR = 10.0  # "diverges": non-finite, or final train loss > 10 x max(initial loss, baseline)
@@ -18,6 +16,8 @@ AXES = ("scheme", "activation", "width", "depth", "learning_rate", "seed")
 
 def write_atomic(path, text: str) -> Path:
   """Writes ``text`` to ``path`` whole or not at all (:func:`jaxinit.report.write_atomically`)."""
+  from jaxinit.report import write_atomically  # at call time: importing jaxinit loads no report code
+
   return write_atomically(path, lambda f: f.write(text))
 
 
