@@ -1,7 +1,6 @@
-"""`python -m jaxinit`."""
+"""``python -m jaxinit``: the command line."""
 
-import sys
+from jaxinit.cli._main import main_entry
 
-from jaxinit.cli import main
-
-sys.exit(main())
+if __name__ == "__main__":
+  main_entry()

@@ -33,7 +33,7 @@ class _FailingFile:
 @pytest.fixture
 def full_disk(monkeypatch):
   """Every file jaxinit writes from now on fails half-way with ENOSPC."""
-  from jaxinit.report import _atomic
+  from jaxinit.core import _atomic
 
   real_fdopen = os.fdopen
   monkeypatch.setattr(_atomic.os, "fdopen", lambda *a, **k: _FailingFile(real_fdopen(*a, **k)))

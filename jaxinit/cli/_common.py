@@ -9,6 +9,7 @@ import argparse
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +18,22 @@ from jaxinit.core import _activations
 
 DEFAULT_OUT = "jaxinit-report"
 EXIT_INTERRUPTED = 130
+
+
+_LOADED_AT = time.perf_counter()  # a fallback for process_seconds where /proc is not there
+
+
+def process_seconds() -> float:
+  """Seconds since this process started, as a stopwatch started with the command reads (to 10 ms):
+  from ``/proc`` where it exists, else since the command line's code was imported."""
+  try:
+    with open("/proc/self/stat") as f:
+      started = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime, in clock ticks after boot
+    with open("/proc/uptime") as f:
+      uptime = float(f.read().split()[0])
+    return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
+  except (OSError, ValueError, IndexError):
+    return time.perf_counter() - _LOADED_AT
 
 
 class CliError(ValueError):
@@ -193,6 +210,11 @@ def cache_dir() -> Path:
   """The persistent compilation cache: ``$XDG_CACHE_HOME/jaxinit/jax`` or ``~/.cache/jaxinit/jax``."""
   base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
   return Path(base) / "jaxinit" / "jax"
+
+
+def programs_dir() -> Path:
+  """Where ``jaxinit sweep`` keeps its compiled programs: ``$XDG_CACHE_HOME/jaxinit/programs``."""
+  return cache_dir().parent / "programs"
 
 
 def configure_cache(enabled: bool, err: Console) -> Path | None:

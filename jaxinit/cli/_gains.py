@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jaxinit.cli import _common
+from jaxinit.core import _activations
 
 NAME = "gains"
 HELP = "PyTorch's gain, the exact gain and the edge of chaos per activation"
@@ -34,7 +35,7 @@ _ADVICE = {
 # no stable non-zero fixed point of the length map without biases: no init keeps a deep plain MLP's signal
 _NO_DEPTH_STABLE = "shallow: for_activation; deep: no plain-MLP init holds (residual 1/sqrt(depth) or norms): " \
                    "jaxinit recommend"
-for _name in ("gelu", "gelu_exact", "silu", "swish", "mish"):
+for _name in _activations.NO_DEPTH_STABLE_INIT:
   _ADVICE[_name] = _NO_DEPTH_STABLE
 
 

@@ -14,7 +14,8 @@ HELP = "simulate signal propagation over depth x width; write a report"
 DESCRIPTION = ("Monte-Carlo sweep of every scheme x activation x width x depth; writes sweep.json, "
                "sweep.csv, two heatmaps and index.html to --out.")
 
-SCHEMES = "he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel"
+# the classic schemes, and jaxinit's own answer for tanh (jaxinit recommend): the report shows where each holds
+SCHEMES = "he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel,edge_of_chaos:tanh,0.05"
 ACTIVATIONS = "relu,tanh,gelu"
 DEPTHS = "1:128"
 WIDTHS = "32,64,128,256,512"
@@ -49,8 +50,11 @@ def add_arguments(p) -> None:
   p.add_argument("--seed", default="0", help="PRNG seed (default %(default)s)")
   p.add_argument("--out", default=_common.DEFAULT_OUT, metavar="DIR",
                  help="report folder (default ./%(default)s)")
+  p.add_argument("--dry-run", action="store_true",
+                 help="print the programs, configurations, peak memory and a rough time; run nothing")
   _common.add_format(p, "stdout: rich table or JSON summary")
-  _common.add_no_cache(p)
+  p.add_argument("--no-cache", action="store_true",
+                 help=f"do not keep compiled programs in {_common.programs_dir()} (nor read them from there)")
 
 
 def _parsed(args) -> dict:
@@ -114,6 +118,9 @@ class SweepProgress:
     if not self.tasks:
       self.tasks = {"compile": self.bar.add_task("compile", total=total),
                     "run": self.bar.add_task("run", total=total, start=False)}
+    if phase == "lower":  # tracing the widths (or finding them compiled) before they compile
+      self.bar.update(self.tasks["compile"], description=f"tracing N={width}" if done < total else "compiling")
+      return
     task = self.tasks[phase]
     if phase == "run" and done == 0:
       self.bar.start_task(task)
@@ -122,6 +129,45 @@ class SweepProgress:
     else:
       label = f"running N={width}" if done < total else "ran"
     self.bar.update(task, completed=done, total=total, description=label)
+
+
+class Clock:
+  """When each phase of a `jaxinit sweep` process ended (seconds since the process started), from the
+  sweep's progress reports: the breakdown of what a stopwatch shows.
+
+  Phases: ``start`` (the interpreter, imports, the options), ``trace`` (planning; tracing and
+  lowering each width, or loading its compiled program), ``compile``, ``run``, ``report``.
+  """
+  PHASES = ("start", "trace", "compile", "run", "report")
+
+  def __init__(self):
+    self.ends: dict[str, float] = {}
+
+  def mark(self, phase: str) -> None:
+    self.ends[phase] = _common.process_seconds()
+
+  def __call__(self, phase: str, width: int, done: int, total: int) -> None:
+    if phase == "lower":
+      self.mark("trace")
+    elif phase == "run" and done == 0:
+      self.mark("compile")
+    elif phase == "run" and done == total:
+      self.mark("run")
+
+  def seconds(self) -> dict[str, float]:
+    """Each phase's seconds (those it reached), and ``total``: from the process's start to the last."""
+    out, before = {}, 0.0
+    for phase in self.PHASES:
+      if phase in self.ends:
+        out[phase] = round(max(0.0, self.ends[phase] - before), 3)
+        before = self.ends[phase]
+    out["total"] = round(before, 3)
+    return out
+
+  def text(self) -> str:
+    times = self.seconds()
+    parts = ", ".join(f"{phase} {times[phase]:.1f}" for phase in self.PHASES if phase in times)
+    return f"{times['total']:.1f} s ({parts})"
 
 
 class _Interrupts:
@@ -146,7 +192,7 @@ class _Interrupts:
       self.width = width if done < total else None
 
 
-def _run_with_progress(config, err: Console):
+def _run_with_progress(config, err: Console, cache, clock: Clock):
   import signal
   import threading
 
@@ -164,26 +210,60 @@ def _run_with_progress(config, err: Console):
       show = SweepProgress(bar)
 
       def progress(phase, width, done, total):
+        clock(phase, width, done, total)
         interrupts.check(phase, width, done, total)
         show(phase, width, done, total)
 
-      return jaxinit.sweep(config=config, progress=progress, keep_partial=True)
+      clock.mark("start")
+      return jaxinit.sweep(config=config, progress=progress, keep_partial=True, cache=cache)
   finally:
     if handle:
       signal.signal(signal.SIGINT, previous)
+
+
+def _seconds(x: float) -> str:
+  return "under 0.1 s" if x < 0.1 else f"{x:.2g} s"
+
+
+def _dry_run(config, cache, fmt: str, console: Console) -> int:
+  """Prints what the sweep would cost, from its plan alone: nothing is traced, compiled or written."""
+  from jaxinit.sweep import estimate
+  from jaxinit.sweep._budget import format_bytes
+
+  e = estimate(config, cache)
+  peak = {str(w): b for w, b in zip(config.widths, e.peak_bytes, strict=True)}
+  if fmt == "json":
+    print(json.dumps({**e._asdict(), "peak_bytes": peak, "cache_dir": None if cache is None else str(cache)},
+                     indent=1))
+    return 0
+  limit = "no limit known" if e.limit_bytes is None else f"limit {format_bytes(e.limit_bytes)} a device"
+  lines = [f"jaxinit sweep --dry-run: {len(config.schemes)} schemes x {len(config.activations)} activations x "
+           f"{len(config.widths)} widths x {len(config.depths)} depths = {e.configurations} configurations, "
+           f"{e.networks} networks ({config.seeds} seeds)",
+           f"programs: {e.programs} (one per width), {e.cached} compiled already"
+           f"{'' if cache is None else f' (in {cache})'}; {e.calls} calls",
+           "peak memory of a call: " + ", ".join(f"N={w} {format_bytes(b)}" for w, b in peak.items())
+           + f" ({limit})",
+           f"estimated time: compile about {_seconds(e.compile_seconds)}, run about {_seconds(e.run_seconds)} "
+           "(a rough model: rates measured on a 2-core CPU)"]
+  console.print("\n".join(lines), soft_wrap=True, highlight=False)
+  return 0
 
 
 def run(args, console: Console) -> int:
   from jaxinit.report import _files, _tables
 
   config = config_from(args)
+  cache = None if args.no_cache else _common.programs_dir()
+  if args.dry_run:
+    return _dry_run(config, cache, args.format, console)
   created = not Path(args.out).expanduser().exists()
   out = _common.out_dir(args.out)
   err = Console(stderr=True)
-  cache = _common.configure_cache(not args.no_cache, err)
+  clock = Clock()
   start = time.perf_counter()
   try:
-    result = _run_with_progress(config, err)
+    result = _run_with_progress(config, err, cache, clock)
   except KeyboardInterrupt:
     if created and not any(out.iterdir()):  # leave no empty folder behind
       out.rmdir()
@@ -191,13 +271,15 @@ def run(args, console: Console) -> int:
     return _common.EXIT_INTERRUPTED
   elapsed = time.perf_counter() - start
   files = _files.write_report(result, out, elapsed=elapsed, cache=cache)
+  clock.mark("report")
   if args.format == "json":
-    print(json.dumps(_files.summary_json(result, out, files, elapsed, cache), indent=1))
+    print(json.dumps({**_files.summary_json(result, out, files, elapsed, cache), "timings_s": clock.seconds()},
+                     indent=1))
   else:
     console.print(_tables.summary_table(result))
     others = ", ".join(f.name for f in files if f.name != "index.html")
-    console.print(f"wrote {out / 'index.html'} ({others}) in {elapsed:.1f} s; "
-                  f"compilation cache: {cache or 'off'}", soft_wrap=True)
+    console.print(f"wrote {out / 'index.html'} ({others}); {clock.text()}; "
+                  f"compiled programs: {cache or 'not kept'}", soft_wrap=True)
   if result.interrupted:
     done = ", ".join(str(w) for w in result.widths)
     err.print(f"jaxinit: interrupted: kept the {len(result.widths)} of {len(config.widths)} widths that "

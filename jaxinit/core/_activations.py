@@ -57,6 +57,12 @@ _NAMED: dict[str, Callable[[jax.Array], jax.Array]] = {
     "mish": _mish,
 }
 ACTIVATION_NAMES = tuple(sorted([*_NAMED, "leaky_relu"]))
+# Linear with slope 1/2 near 0 and ReLU-like far out: without biases the length map's slope is
+# sigma_w^2 / 4 near q = 0 and sigma_w^2 / 2 for large q, so q -> 0 below sigma_w^2 of about 2-4 and runs
+# away above 2, and no bias-free variance-scaling init keeps a deep plain MLP's signal (with biases the
+# network is ordered and inputs collapse). A residual branch scale of 1/sqrt(depth), or normalisation,
+# is needed (jaxinit.recommend shows both theory and simulation).
+NO_DEPTH_STABLE_INIT = ("gelu", "gelu_exact", "silu", "swish", "mish")
 
 
 def resolve(activation, param: float | None = None, *, where: str = "activation") -> Activation:
@@ -81,6 +87,14 @@ def resolve(activation, param: float | None = None, *, where: str = "activation"
   if param is not None:
     raise ValueError(f"{where}: activation={activation!r} takes no param (got param={param!r})")
   return Activation(name, _NAMED[name], None)
+
+
+def registry_key(act: Activation) -> str | None:
+  """A name standing for ``act.fn`` in any process: its registry name (with a leaky ReLU's slope), or None
+  for a callable of the caller's own, which only its identity tells apart."""
+  if act.param is not None and act.fn is _leaky(act.param):
+    return f"leaky_relu:{act.param!r}"
+  return next((name for name, fn in _NAMED.items() if act.fn is fn), None)
 
 
 def _half_line_rule(n: int = N_HALF, z_max: float = Z_MAX) -> tuple[np.ndarray, np.ndarray]:

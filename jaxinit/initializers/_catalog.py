@@ -130,6 +130,22 @@ def lookup(name: str, *, where: str = "scheme") -> _checks.Initializer:
                    f"{', '.join(p.form for p in PARAMETRISED.values())}")
 
 
+def paired_bias_variance(name: str) -> float | None:
+  """The bias variance a scheme name is paired with: ``edge_of_chaos:ACTIVATION[,SIGMA_B2]`` is critical only
+  with biases of variance SIGMA_B2 (default 0.05); None for every other name.
+
+  Examples:
+    >>> from jaxinit.initializers import _catalog
+    >>> _catalog.paired_bias_variance("edge_of_chaos:tanh,0.1"), _catalog.paired_bias_variance("he_normal")
+    (0.1, None)
+  """
+  kind, _, text = name.partition(":")
+  if kind != "edge_of_chaos":
+    return None
+  args = [a.strip() for a in text.split(",")]
+  return _number(args[1], name, "scheme") if len(args) > 1 else EDGE_OF_CHAOS_SIGMA_B2
+
+
 def split_names(text: str) -> list[str]:
   """Splits a comma-separated list of scheme names, keeping the arguments of a scheme with arguments.
 

@@ -24,8 +24,11 @@ from jaxinit.report._html import write_html as write_html
 # figures
 from jaxinit.report._plots import heatmaps as heatmaps
 from jaxinit.report._plots import phase_diagram as phase_diagram
+from jaxinit.report._tables import depth_fraction as depth_fraction
 from jaxinit.report._tables import finite_or_none as finite_or_none
+from jaxinit.report._tables import notes as notes
 from jaxinit.report._tables import parameters as parameters
 from jaxinit.report._tables import rows as rows
 from jaxinit.report._tables import summary_rows as summary_rows
 from jaxinit.report._tables import summary_table as summary_table
+from jaxinit.report._tables import use_lines as use_lines

@@ -29,7 +29,8 @@ def write_report(result, out, *, elapsed: float | None = None, cache=None) -> li
   """
   out = Path(out)
   with np.errstate(all="ignore"):  # seed statistics of -inf log-ratios (zero signal) are nan by design
-    files = [_data.write_json(result, out / "sweep.json"), _data.write_csv(result, out / "sweep.csv")]
+    records = _tables.rows(result)
+    files = [_data.write_json(result, out / "sweep.json", records), _data.write_csv(result, out / "sweep.csv", records)]
     files += [_plots.heatmaps(result, out / name, metric) for name, metric in _html.FIGURES]
   files.append(_html.write_html(result, out / "index.html", elapsed=elapsed, cache=cache))
   return files
@@ -39,4 +40,5 @@ def summary_json(result, out, files, elapsed: float, cache) -> dict:
   """What ``jaxinit sweep --format json`` prints: parameters, time, files and :func:`summary_rows`."""
   return {"parameters": _tables.parameters(result), "elapsed_s": round(elapsed, 3),
           "cache_dir": None if cache is None else str(cache), "out": str(out),
-          "files": [str(f) for f in files], "summary": _tables.summary_rows(result)}
+          "files": [str(f) for f in files], "summary": _tables.summary_rows(result),
+          "use": _tables.use_lines(result), "notes": _tables.notes(result)}

@@ -19,8 +19,8 @@ table { border-collapse: collapse; margin: 0.6em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f2f2f2; text-align: center; } td.name { text-align: left; font-weight: 600; }
 td.act { text-align: left; }
-td.zero { color: #bbb; } td.all { background: #d8f0dc; } td.some { background: #f4f9e8; }
-td.none { background: #f8dcdc; }
+td.zero { color: #bbb; } td.all { font-weight: 600; }
+ul.use { padding-left: 1.2em; } ul.use li { margin: 0.2em 0; } ul.notes { color: #555; padding-left: 1.2em; }
 td.v-stable { color: #1a7a33; } td.v-exploding, td.v-non-finite { color: #b0302a; }
 td.v-vanishing { color: #2d4fb0; }
 td.v-collapsed { color: #7a5a00; }
@@ -41,8 +41,10 @@ def _summary_cells(result) -> tuple[str, list[str]]:
       n = row["verdicts"][v]
       cells.append(f'<td class="{"zero" if n == 0 else "v-" + v}">{n if n else "."}</td>')
     for w in result.widths:
-      text, cls = _tables.stable_cell(row["stable_depth"][str(w)], result.depths[-1])
-      cells.append(f'<td class="{cls}">{text}</td>')
+      depth = row["stable_depth"][str(w)]
+      text, cls = _tables.stable_cell(depth, result.depths[-1])
+      hue = 120 * _tables.depth_fraction(depth, result.depths[-1])  # red (none) through yellow to green (all)
+      cells.append(f'<td class="{cls}" style="background: hsl({hue:.0f}, 65%, 86%)">{text}</td>')
     body.append("<tr>" + "".join(cells) + "</tr>")
   return head, body
 
@@ -54,8 +56,7 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
   depth_text = f"{depths[0]}..{depths[-1]} ({len(depths)} depths)" if len(depths) > 1 else str(depths[0])
   params = [f"architecture <code>{esc(result.architecture)}</code>", f"depths {depth_text}",
             f"widths {', '.join(map(str, result.widths))}", f"batch {result.batch}", f"{result.seeds} seeds",
-            f"bias std {result.bias_std:g}", f"input correlation {result.input_correlation:g}",
-            f"engines {esc(', '.join(result.engines))}"]
+            esc(_tables.bias_text(result)), f"input correlation {result.input_correlation:g}"]
   if result.architecture == "resnet":
     params.append(f"branch scale {result.branch_scale:g}")
   if elapsed is not None:
@@ -63,6 +64,8 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
   params.append(f"compilation cache {esc(str(cache)) if cache else 'off'}")
 
   head, body = _summary_cells(result)
+  use = "\n".join(f"<li>{esc(u['text'])}</li>" for u in _tables.use_lines(result))
+  notes = "\n".join(f"<li>{esc(n)}</li>" for n in _tables.notes(result))
   figures = "\n".join(
       f'<figure><img src="{name}" alt="{metric} heatmap"><figcaption>log10 of the {metric} ratio per depth '
       f"and width; blue vanishing, red exploding, outlined stable, black non-finite.</figcaption></figure>"
@@ -83,6 +86,11 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
 <p class="params">{" &middot; ".join(params)}<br>written {esc(time.strftime("%Y-%m-%d %H:%M:%S"))},
 {n_configs} configurations (scheme x activation x width x depth)</p>
 {warn}
+<h2>What to use</h2>
+<p>Per activation, the scheme that stays stable deepest across the widths swept:</p>
+<ul class="use">
+{use}
+</ul>
 <h2>Verdicts</h2>
 <p>Counts of each verdict over width x depth, and the deepest depth up to which every depth is stable,
 per width
@@ -98,6 +106,11 @@ Exploding: forward or gradient ratio above 10<sup>{EXPLODE_LOG10:g}</sup>; vanis
 {chr(10).join(body)}
 </tbody>
 </table>
+<p>The deepest-stable-depth cells are coloured by how far through the depths swept they hold: red none,
+yellow half way, green all of them.</p>
+<ul class="notes">
+{notes}
+</ul>
 <h2>Heatmaps</h2>
 {figures}
 <h2>Data</h2>

@@ -33,17 +33,33 @@ class SweepConfigError(ValueError):
 
 
 class Scheme:
-  """A scheme of the sweep: its label, its initializer, and what it draws (see :func:`jaxinit.describe`).
+  """A scheme of the sweep: its label, its initializer, what it draws (see :func:`jaxinit.describe`) and
+  the bias std it is paired with, if any.
 
   Attributes:
     label: the name it is reported under.
     init: the initializer.
+    bias_std: the std of the biases it runs with, whatever the sweep's ``bias_std`` (the edge of
+      chaos is a pair (sigma_w^2, sigma_b^2): ``edge_of_chaos:tanh,0.05`` has ``sqrt(0.05)``); None:
+      the sweep's ``bias_std``.
     family: the unit draw it scales: ``"normal"``, ``"truncated_normal"``, ``"uniform"``,
       ``"orthogonal"``, or None when only calling ``init`` can tell (an opaque initializer).
+
+  Examples:
+    >>> from jaxinit.sweep import Scheme, SweepConfig
+    >>> import jaxinit
+    >>> pair = Scheme("critical tanh", jaxinit.variance_scaling(1.761, "fan_in", "normal"), bias_std=0.2236)
+    >>> SweepConfig(schemes=("he_normal", pair), bias_std=0.0).bias_stds
+    (0.0, 0.2236)
   """
 
-  def __init__(self, label: str, init: Callable):
+  def __init__(self, label: str, init: Callable, bias_std: float | None = None):
     self.label, self.init = label, init
+    if bias_std is not None:
+      bias_std = _real(bias_std, "bias_std")
+      if bias_std < 0:
+        raise SweepConfigError("bias_std", bias_std, f"of scheme {label!r} must be >= 0")
+    self.bias_std = bias_std
     drawn = describe(init)
     spec, haar = drawn.spec, drawn.scale
     # a traced scale cannot set a compile-time std: treat the scheme as opaque
@@ -55,7 +71,8 @@ class Scheme:
       self.family = "orthogonal" if self.haar_scale is not None else None
 
   def __repr__(self) -> str:
-    return f"Scheme({self.label!r}, family={self.family!r})"
+    bias = "" if self.bias_std is None else f", bias_std={self.bias_std!r}"
+    return f"Scheme({self.label!r}, family={self.family!r}{bias})"
 
   def log_std(self, width: int) -> float:
     """log of the factor on the family's unit draw (a Haar matrix for "orthogonal"); 0 if opaque."""
@@ -115,13 +132,14 @@ def _schemes(schemes) -> tuple[Scheme, ...]:
   out = []
   for label, s in items:
     if isinstance(s, Scheme):
-      out.append(s if label is None else Scheme(str(label), s.init))
+      out.append(s if label is None else Scheme(str(label), s.init, s.bias_std))
     elif isinstance(s, str):
       try:
         init = _catalog.lookup(s, where="sweep")
       except ValueError as e:
         raise SweepConfigError("scheme", s, "is not a known scheme", message=str(e)) from None
-      out.append(Scheme(str(label or s), init))
+      sigma_b2 = _catalog.paired_bias_variance(s)
+      out.append(Scheme(str(label or s), init, None if sigma_b2 is None else math.sqrt(sigma_b2)))
     elif callable(s):
       out.append(Scheme(str(label or getattr(s, "__name__", f"scheme{len(out)}")), s))
     else:
@@ -230,7 +248,8 @@ class SweepConfig:
     batch: inputs per network, an even int >= 2 (rows ``2i`` and ``2i + 1`` are a pair).
     seeds: independent networks per configuration, >= 1.
     key: an int seed, standing for ``jax.random.key(key)``, or a PRNG key (None: seed 0).
-    bias_std: std of the biases, >= 0.
+    bias_std: std of the biases, >= 0, for every scheme that has none of its own
+      (:attr:`Scheme.bias_std`; see :attr:`bias_stds`).
     architecture: ``"mlp"`` or ``"resnet"``.
     engine: ``"auto"``, ``"dense"`` or ``"gaussian"``.
     branch_scale: the residual branch multiplier (``"resnet"``), finite.
@@ -294,6 +313,11 @@ class SweepConfig:
   @property
   def activation_labels(self) -> tuple[str, ...]:
     return tuple(a.name for a in self.activations)
+
+  @property
+  def bias_stds(self) -> tuple[float, ...]:
+    """Per scheme, the std of its biases: its own (a paired scheme such as the edge of chaos), else ``bias_std``."""
+    return tuple(self.bias_std if s.bias_std is None else s.bias_std for s in self.schemes)
 
   @property
   def max_depth(self) -> int:

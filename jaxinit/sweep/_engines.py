@@ -47,6 +47,40 @@ def group_schemes(schemes: Sequence[Scheme]) -> list[Group]:
   return groups
 
 
+class Lanes(NamedTuple):
+  """The distinct simulations of one width's program, one "lane" each.
+
+  Schemes of one group that scale its draw by the same std and pair it with the same bias
+  std would compute the same numbers (``glorot_normal`` and ``lecun_normal`` on the sweep's
+  square layers): such schemes share one lane, simulated once.
+  """
+  of_group: tuple[tuple[int, ...], ...]  # per group, the scheme that each of its lanes runs
+  of_scheme: tuple[int, ...]  # per scheme, its lane, counting lanes group after group
+
+  @property
+  def runs(self) -> tuple[int, ...]:
+    """The scheme each lane runs, group after group."""
+    return tuple(i for lanes in self.of_group for i in lanes)
+
+
+def plan_lanes(schemes: Sequence[Scheme], width: int, bias_stds: Sequence[float]) -> Lanes:
+  """The lanes of a width: within each group, one per distinct (std, bias std) of its schemes."""
+  of_group, of_scheme, offset = [], [0] * len(schemes), 0
+  for group in group_schemes(schemes):
+    lane_of: dict[tuple, int] = {}
+    runs = []
+    for i in group.members:
+      # an opaque initializer's std is known only from its draws: it never shares a lane
+      same = (schemes[i].log_std(width), bias_stds[i]) if group.family is not None else ("opaque", i)
+      if same not in lane_of:
+        lane_of[same] = len(runs)
+        runs.append(i)
+      of_scheme[i] = offset + lane_of[same]
+    of_group.append(tuple(runs))
+    offset += len(runs)
+  return Lanes(tuple(of_group), tuple(of_scheme))
+
+
 def _one_at_a_time(fn):
   """``fn`` of one array, batched by ``lax.map`` instead of vectorised: one call per batch element.
 

@@ -1,9 +1,9 @@
 """The traced layer: one function per architecture, and the per-seed run that scans it to depth.
 
 Each group of schemes (`_engines.group_schemes`) carries one (A, K, 2B, N) array for its A
-activations and K schemes: B signal rows over B tangent rows, each held as ``2^-e`` times
-its true value, with one power of two ``e`` per (activation, scheme) for the signal and one
-for the tangent. A layer is one matrix product per group with no copies; the statistics are
+activations and K lanes (`_engines.Lanes`: its distinct schemes): B signal rows over B
+tangent rows, each held as ``2^-e`` times its true value, with one power of two ``e`` per
+(activation, lane) for the signal and one for the tangent. A layer is one matrix product per group with no copies; the statistics are
 read from the product and the new carry by matrix products (`_stats`), and no magnitude the
 float32 forward pass can hold overflows them.
 """
@@ -37,12 +37,18 @@ class Exponents(NamedTuple):
   tangent: jax.Array
 
 
+class Bias(NamedTuple):
+  """A layer's biases: one N(0, 1) draw shared by every lane (common random numbers), times each lane's std."""
+  unit: jax.Array  # (N,)
+  std: jax.Array  # (K,) per lane
+
+
 class LayerOut(NamedTuple):
   """What the architecture's layer hands to the statistics (every array scaled as noted)."""
   carry: jax.Array  # (A, K, 2B, N) the new carry, scaled by 2^-out
   measured: jax.Array  # (A, K, 2B, N) y: the signal rows are h = 2^log_scale y + bias
   log_scale: jax.Array  # (A, K) log of the signal rows' factor
-  bias: jax.Array  # (N,) the bias inside h
+  bias: Bias  # the bias inside h
   log_tangent: jax.Array  # (A, K) log of the factor on the tangent rows of ``measured``
   slope: jax.Array  # (A, K, B, N) phi'(h)
 
@@ -65,18 +71,17 @@ def _matmul(net: Network, rows, draw, sampled: bool):
   return (rows.reshape(-1, net.width) @ draw).reshape(rows.shape)
 
 
-def mlp_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sampled: bool, bias, branch_scale,
-              log_std) -> LayerOut:
+def mlp_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sampled: bool, bias: Bias,
+              branch_scale, log_std) -> LayerOut:
   """``h = x W + b``, ``x' = phi(h)``; the tangent ``t' = phi'(h) (t W)``."""
   del branch_scale
   batch = net.batch
-  bias = bias if net.has_bias else jnp.zeros_like(bias)
   std = jnp.exp(jnp.asarray(log_std))[:, None, None]
   product = _matmul(net, rows, draw, sampled)  # (x / 2^signal) W_unit over (t / 2^tangent) W_unit
   log_scale = log_std + LN2 * scale.signal
   pre = product[..., :batch, :] * _per_config(jnp.exp(log_scale))
   if net.has_bias:
-    pre = pre + bias
+    pre = pre + _per_config(bias.std) * bias.unit
   phi, slope = _slopes(net, pre)
   tangent = slope * product[..., batch:, :] * std * _per_config(jnp.exp2(scale.tangent - out.tangent))
   carry = jnp.concatenate([phi * _per_config(jnp.exp2(-out.signal)), tangent], axis=-2)
@@ -84,7 +89,7 @@ def mlp_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sample
   return LayerOut(carry, product, log_scale, bias, log_std + LN2 * scale.tangent, slope)
 
 
-def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sampled: bool, bias,
+def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sampled: bool, bias: Bias,
                  branch_scale, log_std) -> LayerOut:
   """``x' = x + eta (phi(x) W + b)``; the tangent ``t' = t + eta (phi'(x) t) W``."""
   batch = net.batch
@@ -93,7 +98,7 @@ def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sam
   branch_in = jnp.concatenate([phi * _per_config(jnp.exp2(-scale.signal)), slope * rows[..., batch:, :]],
                               axis=-2)
   product = _matmul(net, branch_in, draw, sampled)
-  branch_bias = bias * _per_config(jnp.exp2(-scale.signal)) if net.has_bias else 0.0
+  branch_bias = _per_config(bias.std * jnp.exp2(-scale.signal)) * bias.unit if net.has_bias else 0.0
   branch = product[..., :batch, :] * std + branch_bias
   carry = jnp.concatenate(
       [(rows[..., :batch, :] + branch_scale * branch) * _per_config(jnp.exp2(scale.signal - out.signal)),
@@ -101,7 +106,8 @@ def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sam
        * _per_config(jnp.exp2(scale.tangent - out.tangent))], axis=-2)
   carry = jax.lax.optimization_barrier(carry)
   # the residual stream x' = 2^out carry carries no separate bias
-  return LayerOut(carry, carry, LN2 * out.signal, jnp.zeros_like(bias), LN2 * out.tangent, slope)
+  return LayerOut(carry, carry, LN2 * out.signal, bias._replace(std=jnp.zeros_like(bias.std)), LN2 * out.tangent,
+                  slope)
 
 
 LAYERS = {"mlp": mlp_layer, "resnet": resnet_layer}
@@ -111,11 +117,13 @@ def layer_stats(net: Network, layer: LayerOut, out: Exponents) -> tuple[dict, Ex
   """The layer's statistics per (activation, scheme), and the exponents for the layer after the next."""
   batch, width = net.batch, net.width
   count = batch * width
-  y = layer.measured
-  squares, dot_bias, total = _stats.row_sums(y, layer.bias)  # every row: the tangent's squares come along
+  y, bias = layer.measured, layer.bias
+  squares, dot_unit, total = _stats.row_sums(y, bias.unit)  # every row: the tangent's squares come along
   pairs = jnp.einsum("...bn,...bn->...b", y[..., 0:batch:2, :], y[..., 1:batch:2, :])
-  log_q, corr, spread = _stats.signal_stats(layer.log_scale, squares[..., :batch], dot_bias[..., :batch],
-                                            total[..., :batch], pairs, layer.bias, width)
+  dot_bias = dot_unit[..., :batch] * bias.std[:, None]
+  log_q, corr, spread = _stats.signal_stats(layer.log_scale, squares[..., :batch], dot_bias, total[..., :batch],
+                                            pairs, jnp.square(bias.std) * jnp.sum(jnp.square(bias.unit)),
+                                            bias.std * jnp.sum(bias.unit), width)
   # the carry's squares: those just read when the carry is what was measured (the residual stream)
   carry_sq = squares if layer.carry is y else jnp.einsum("...rn,...rn->...r", layer.carry, layer.carry)
   signal_sq, tangent_out_sq = jnp.sum(carry_sq[..., :batch], axis=-1), jnp.sum(carry_sq[..., batch:], axis=-1)
@@ -145,53 +153,58 @@ def _inputs(key_in, key_tangent, batch: int, width: int, input_correlation: floa
 
 
 def make_run(schemes: Sequence[Scheme], net: Network, depth: int, sampled: Sequence[bool], architecture: str,
-             input_correlation: float):
-  """The per-seed simulation of one width: ``run(seed_key, bias_std, branch_scale) -> metrics``.
+             input_correlation: float, lanes: _engines.Lanes):
+  """The per-seed simulation of one width: ``run(seed_key, bias_stds, branch_scale) -> metrics``.
 
-  Returns a function whose metrics are (A, K, depth) arrays (``sigma_w2``: (K,), the N E[W^2]
-  of opaque schemes' draws, 0 for the others), traced once per width.
+  ``bias_stds`` holds each lane's bias std (``lanes.runs`` order). Returns a function whose
+  metrics are (A, K, depth) arrays, one row per scheme (``sigma_w2``: (K,), the N E[W^2] of
+  opaque schemes' draws, 0 for the others), traced once per width.
   """
   groups = _engines.group_schemes(schemes)
-  order = np.argsort([i for g in groups for i in g.members])  # group-major -> scheme order
-  log_stds = [np.asarray([schemes[i].log_std(net.width) for i in g.members], np.float32) for g in groups]
+  log_stds = [np.asarray([schemes[i].log_std(net.width) for i in runs], np.float32) for runs in lanes.of_group]
+  ends = np.cumsum([len(runs) for runs in lanes.of_group])
+  per_scheme = np.asarray(lanes.of_scheme)  # lanes -> scheme order
   layer_fn = LAYERS[architecture]
   batch, width = net.batch, net.width
 
   def layer(state, index):
-    carries, key_layers, bias_std, branch_scale = state
+    carries, key_layers, bias_stds, branch_scale = state
     key_weights, key_bias = jax.random.split(jax.random.fold_in(key_layers, index))
-    bias = bias_std * jax.random.normal(key_bias, (width,), jnp.float32)
+    unit_bias = (jax.random.normal(key_bias, (width,), jnp.float32) if net.has_bias
+                 else jnp.zeros((width,), jnp.float32))
     # materialised once: left fusable, XLA would recompute the RNG inside each consumer
-    draws, bias = jax.lax.optimization_barrier(
-        (_engines.group_draws(groups, sampled, key_weights, width, batch), bias))
+    draws, unit_bias = jax.lax.optimization_barrier(
+        (_engines.group_draws(groups, sampled, key_weights, width, batch), unit_bias))
     new_carries, rows = [], []
-    for (rows_in, scale, out), draw, is_sampled, log_std in zip(carries, draws, sampled, log_stds,
-                                                                 strict=True):
+    for (rows_in, scale, out), draw, is_sampled, log_std, end in zip(carries, draws, sampled, log_stds, ends,
+                                                                      strict=True):
+      bias = Bias(unit_bias, bias_stds[end - len(log_std):end])
       result = layer_fn(net, rows_in, scale, out, draw, is_sampled, bias, branch_scale, log_std)
       stats, after = layer_stats(net, result, out)
       new_carries.append((result.carry, out, after))
       rows.append(stats)
-    row = {k: jnp.concatenate([r[k] for r in rows], axis=1)[:, order] for k in rows[0]}  # (A, K)
-    # N E[W^2] of the opaque initializers' matrices (the others' is known): their sigma_w^2
-    w2 = jnp.concatenate([jnp.mean(jnp.square(w))[None] * width if g.family is None
-                          else jnp.zeros(len(g.members)) for g, w in zip(groups, draws, strict=True)])
-    return (tuple(new_carries), key_layers, bias_std, branch_scale), (row, w2[order])
+    row = {k: jnp.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}  # (A, lanes)
+    # N E[W^2] of the opaque initializers' matrices (the others' is known): their sigma_w2
+    w2 = jnp.concatenate([jnp.full(len(runs), jnp.mean(jnp.square(w)) * width) if g.family is None
+                          else jnp.zeros(len(runs)) for g, w, runs in zip(groups, draws, lanes.of_group,
+                                                                          strict=True)])
+    return (tuple(new_carries), key_layers, bias_stds, branch_scale), (row, w2)
 
-  def run(seed_key, bias_std, branch_scale):
+  def run(seed_key, bias_stds, branch_scale):
     key_inputs, key_tangents, key_layers = jax.random.split(seed_key, 3)
     inputs, tangents = _inputs(key_inputs, key_tangents, batch, width, input_correlation)
     start = jnp.concatenate([inputs, tangents])
     carries = []
-    for g in groups:
-      zero = jnp.zeros((len(net.activations), len(g.members)), jnp.float32)
-      rows = jnp.broadcast_to(start, (len(net.activations), len(g.members), 2 * batch, width))
+    for runs in lanes.of_group:
+      zero = jnp.zeros((len(net.activations), len(runs)), jnp.float32)
+      rows = jnp.broadcast_to(start, (len(net.activations), len(runs), 2 * batch, width))
       carries.append((rows, Exponents(zero, zero), Exponents(zero, zero)))
-    state = (tuple(carries), key_layers, bias_std, branch_scale)
+    state = (tuple(carries), key_layers, jnp.asarray(bias_stds, jnp.float32), branch_scale)
     _, (rows, w2) = jax.lax.scan(layer, state, jnp.arange(depth))
-    out = {k: jnp.moveaxis(v, 0, -1) for k, v in rows.items()}  # (A, K, L)
+    out = {k: jnp.moveaxis(v, 0, -1)[:, per_scheme] for k, v in rows.items()}  # (A, K, L): lanes to schemes
     out["log_m"] = out["log_m"] - _stats.log_second_moment(inputs)
     out["log_norm0"] = out["log_norm0"] - _stats.log_second_moment(inputs[0])
-    out["sigma_w2"] = jnp.mean(w2, axis=0)  # (K,)
+    out["sigma_w2"] = jnp.mean(w2, axis=0)[per_scheme]  # (K,)
     return out
 
   return run

@@ -31,14 +31,14 @@ def log_second_moment(x: jax.Array, axes=None) -> jax.Array:
   return jnp.where(scale > 0, 2.0 * jnp.log(safe) + jnp.log(inner), -jnp.inf)
 
 
-def row_sums(y: jax.Array, bias: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """Per row of y (..., R, N): (sum y^2, sum y * bias, sum y), each read by a matrix product."""
+def row_sums(y: jax.Array, unit_bias: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Per row of y (..., R, N): (sum y^2, sum y * unit_bias, sum y), each read by a matrix product."""
   squares = jnp.einsum("...rn,...rn->...r", y, y)
-  linear = jnp.einsum("...rn,nj->...rj", y, jnp.stack([bias, jnp.ones_like(bias)], axis=-1))
+  linear = jnp.einsum("...rn,nj->...rj", y, jnp.stack([unit_bias, jnp.ones_like(unit_bias)], axis=-1))
   return squares, linear[..., 0], linear[..., 1]
 
 
-def signal_stats(log_x, squares, dot_bias, total, pairs, bias, width: int):
+def signal_stats(log_x, squares, dot_bias, total, pairs, bias_sq, bias_sum, width: int):
   """Statistics of ``h = X y + b`` from y's row sums, in float32 without overflow.
 
   With ``S_r = sum_n h_rn^2 = X^2 sum y^2 + 2 X sum y b + sum b^2`` per row, each term is
@@ -53,23 +53,24 @@ def signal_stats(log_x, squares, dot_bias, total, pairs, bias, width: int):
     dot_bias: (..., R) the rows' sums of y * b.
     total: (..., R) the rows' sums of y.
     pairs: (..., R/2) the sums y_{2i} * y_{2i+1}.
-    bias: (N,) b.
+    bias_sq: (...,) sum b^2 (broadcast against ``log_x``).
+    bias_sum: (...,) sum b.
     width: N.
 
   Returns:
     (log mean h^2, mean paired cosine, mean spread across units), each (...,).
   """
   n_rows = squares.shape[-1]
-  bias_sq = jnp.sum(bias * bias)
+  bias_sq, bias_sum = jnp.broadcast_to(bias_sq, log_x.shape), jnp.broadcast_to(bias_sum, log_x.shape)
   big = jnp.maximum(2.0 * log_x + jnp.log(jnp.max(squares, axis=-1)), jnp.log(bias_sq))
   big = jnp.where(jnp.isfinite(big), big, 0.0)[..., None]  # all-zero rows: any scale will do
-  log_x = log_x[..., None]
+  log_x, bias_sq, bias_sum = log_x[..., None], bias_sq[..., None], bias_sum[..., None]
   signal_term = jnp.exp(2.0 * log_x - big)
   cross = dot_bias * jnp.exp(log_x - big)
   bias_term = bias_sq * jnp.exp(-big)
   row_sq = squares * signal_term + 2.0 * cross + bias_term  # sum_n h^2 per row, times exp(-M)
   # sum_n h per row, times exp(-M/2)
-  row_mean = total * jnp.exp(log_x - 0.5 * big) + jnp.sum(bias) * jnp.exp(-0.5 * big)
+  row_mean = total * jnp.exp(log_x - 0.5 * big) + bias_sum * jnp.exp(-0.5 * big)
   pair_dot = pairs * signal_term + cross[..., 0:n_rows:2] + cross[..., 1:n_rows:2] + bias_term
   norm = jnp.sqrt(row_sq[..., 0:n_rows:2] * row_sq[..., 1:n_rows:2])
   # two all-zero rows are identical (cosine 1) and a zero row has no spread; a nan row stays nan

@@ -10,9 +10,8 @@ shared by every scheme of one distribution family and by every activation (commo
 numbers), and seeds are a `vmap` axis sharded over devices.
 """
 
-import concurrent.futures
-import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -22,48 +21,52 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxinit.sweep import _engines, _layer
+from jaxinit.sweep import _budget, _engines, _programs
 from jaxinit.sweep._config import SweepConfig, SweepConfigError
 from jaxinit.sweep._result import METRICS, SweepResult
-
-# compiled programs of this process, so a repeated sweep skips tracing and compiling
-_PROGRAMS: dict = {}
-_MAX_PROGRAMS = 64
-# XLA's backend optimisation level per program: level 0 compiles in about half the time and runs
-# about 3x slower, level 1 saves a fifth of the compile time and runs as fast as the default
-# (measured on a 2-core CPU). A program runs about 1e-8 s per unit of (layer x seed x N^2 x
-# scheme x activation) work: level 0 only where the whole run takes about 10 ms.
-_SMALL_WORK = 1e6
 
 
 class Plan(NamedTuple):
   """What the programs need, decided before anything compiles."""
   config: SweepConfig
   devices: tuple
-  padded_seeds: int  # seeds rounded up to a multiple of the device count
-  seed_keys: jax.Array  # (padded_seeds,) fold_in(key, s)
+  chunk: int  # seeds per call of a program: a multiple of the device count that fits in memory
+  chunk_keys: tuple  # per call, its (chunk,) seed keys fold_in(key, s), padded past the last seed
   sharding: NamedSharding | None
   sampled: tuple[tuple[bool, ...], ...]  # per width, per group: the "gaussian" engine
+  lanes: tuple[_engines.Lanes, ...]  # per width: the distinct simulations
+  has_bias: bool
   scheme_engines: tuple[tuple[str, ...], ...]  # per scheme, per width
+  cache: Path | None  # where compiled programs are kept on disk (None: in memory only)
+  memory_limit: int | None  # bytes a call may use per device (None: unknown, no limit)
 
 
-def plan(config: SweepConfig) -> Plan:
-  """Devices, seed keys and engines for ``config``."""
+def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Plan:
+  """Devices, engines, lanes and seed chunks for ``config``; ``memory_limit`` as in :func:`sweep`.
+
+  Raises:
+    SweepConfigError: one seed of a width does not fit in the memory the sweep may use.
+  """
   devices = tuple(jax.local_devices() if config.devices is None else config.devices)
-  padded = -(-config.seeds // len(devices)) * len(devices)
+  schemes = config.schemes
+  platform = devices[0].platform
+  sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch, platform) for w in config.widths)
+  lanes = tuple(_engines.plan_lanes(schemes, w, config.bias_stds) for w in config.widths)
+  limit = _budget.memory_limit(devices, memory_limit)
+  chunk = _budget.seed_chunk(config, devices, sampled, lanes, limit)
+  padded = -(-config.seeds // chunk) * chunk
   key = config.prng_key()
   seed_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(padded))
   sharding = None
   if len(devices) > 1:
     sharding = NamedSharding(jax.sharding.Mesh(np.asarray(devices), ("seeds",)), P("seeds"))
-    seed_keys = _global_keys(seed_keys, sharding)
-  schemes = config.schemes
-  platform = devices[0].platform
-  sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch, platform) for w in config.widths)
+  chunk_keys = tuple(seed_keys[i:i + chunk] if sharding is None else _global_keys(seed_keys[i:i + chunk], sharding)
+                     for i in range(0, padded, chunk))
   group_of = {i: gi for gi, g in enumerate(_engines.group_schemes(schemes)) for i in g.members}
   scheme_engines = tuple(tuple("gaussian" if s[group_of[i]] else "dense" for s in sampled)
                          for i in range(len(schemes)))
-  return Plan(config, devices, padded, seed_keys, sharding, sampled, scheme_engines)
+  return Plan(config, devices, chunk, chunk_keys, sharding, sampled, lanes, any(b > 0 for b in config.bias_stds),
+              scheme_engines, None if cache is None else Path(cache).expanduser(), limit)
 
 
 def _global_keys(seed_keys, sharding):
@@ -81,105 +84,75 @@ def _to_host(x) -> np.ndarray:
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
-def _traced_args(config: SweepConfig):
-  # numpy scalars, not jax arrays: a multi-process program takes host values for its replicated arguments
-  return np.float32(config.bias_std), np.float32(config.branch_scale)
+def compile_programs(the_plan: Plan, progress: Callable | None = None) -> _programs.Programs:
+  """Every width's program, as futures: found in this process or the cache folder, or lowered here
+  one after the other and compiled in background threads while the first ones run."""
+  return _programs.Programs(the_plan).start(progress)
 
 
-def _program_key(the_plan: Plan, index: int) -> tuple:
-  """What a width's compiled program depends on. Initializers and activations enter by identity
-  (their objects are kept alive beside the program), so unhashable callables work too."""
-  config, width = the_plan.config, the_plan.config.widths[index]
-  schemes = tuple((s.family, s.log_std(width)) if s.family is not None else ("object", id(s.init))
-                  for s in config.schemes)
-  return (schemes, tuple(id(a.fn) for a in config.activations), width, config.max_depth, config.batch,
-          the_plan.sampled[index], config.architecture, config.input_correlation, config.bias_std > 0,
-          the_plan.padded_seeds, the_plan.devices)
-
-
-def _lower(the_plan: Plan, index: int):
-  config = the_plan.config
-  net = _layer.Network(config.activations, config.widths[index], config.batch, config.bias_std > 0)
-  run = _layer.make_run(config.schemes, net, config.max_depth, the_plan.sampled[index], config.architecture,
-                        config.input_correlation)
-  batched = jax.vmap(run, in_axes=(0, None, None))
-  sharding = the_plan.sharding
-  jitted = jax.jit(batched) if sharding is None else jax.jit(
-      batched, in_shardings=(sharding, None, None), out_shardings=sharding)
-  return jitted.lower(the_plan.seed_keys, *_traced_args(config))
-
-
-def _compiler_options(width: int, depth: int, seeds: int, configs: int) -> dict:
-  level = 0 if depth * seeds * width * width * configs < _SMALL_WORK else 1
-  return {"xla_backend_optimization_level": level}
-
-
-def compile_programs(the_plan: Plan, progress: Callable | None = None) -> list:
-  """One compiled program per width, from the process's cache where it has it.
-
-  Each width is lowered (Python, holding the GIL) while earlier widths compile: XLA's
-  compiler releases it.
-  """
-  config = the_plan.config
-  widths = config.widths
-  keep_alive = (tuple(s.init for s in config.schemes), tuple(a.fn for a in config.activations))
-  compiled, futures = {}, {}
-  with concurrent.futures.ThreadPoolExecutor(max(1, min(len(widths), os.cpu_count() or 1))) as pool:
-    for i, width in enumerate(widths):
-      key = _program_key(the_plan, i)
-      if key in _PROGRAMS:
-        compiled[i] = _PROGRAMS[key][0]
-        continue
-      options = _compiler_options(width, config.max_depth, the_plan.padded_seeds,
-                                  len(config.schemes) * len(config.activations))
-      futures[pool.submit(_lower(the_plan, i).compile, compiler_options=options)] = (i, key)
-    if progress:
-      progress("compile", widths[0], len(compiled), len(widths))
-    for future in concurrent.futures.as_completed(futures):
-      i, key = futures[future]
-      compiled[i] = future.result()
-      _PROGRAMS[key] = (compiled[i], keep_alive)
-      while len(_PROGRAMS) > _MAX_PROGRAMS:
-        _PROGRAMS.pop(next(iter(_PROGRAMS)))
-      if progress:
-        progress("compile", widths[i], len(compiled), len(widths))
-  return [compiled[i] for i in range(len(widths))]
-
-
-def run_programs(the_plan: Plan, programs, progress: Callable | None = None,
+def run_programs(the_plan: Plan, programs: _programs.Programs, progress: Callable | None = None,
                  keep_partial: bool = False) -> tuple[list[dict], bool]:
-  """Runs each width's program; returns its outputs (each metric (S_pad, A, K, L)) and whether interrupted."""
+  """Runs each width's program as soon as it is compiled, chunk after chunk of seeds; returns the
+  outputs on the host (each metric (seeds, A, K, L)) and whether it was interrupted."""
   widths = the_plan.config.widths
-  args = (the_plan.seed_keys, *_traced_args(the_plan.config))
   outputs = []
   try:
-    for i, (width, program) in enumerate(zip(widths, programs, strict=True)):
+    for i, width in enumerate(widths):
+      program = programs.wait(i, progress)
       if progress:
         progress("run", width, i, len(widths))
-      outputs.append(jax.block_until_ready(program(*args)))
+      calls = [program(*_programs.traced_args(the_plan, i, keys)) for keys in the_plan.chunk_keys]
+      host = [jax.tree.map(_to_host, jax.block_until_ready(c)) for c in calls]
+      outputs.append({name: np.concatenate([h[name] for h in host])[:the_plan.config.seeds] for name in host[0]})
     if progress:
       progress("run", widths[-1], len(widths), len(widths))
   except KeyboardInterrupt:
     if not (keep_partial and outputs):
       raise
     return outputs, True
+  finally:
+    programs.close()
   return outputs, False
 
 
 def collect(the_plan: Plan, outputs: list[dict], interrupted: bool) -> SweepResult:
-  """The result: (K, A, W, S, L) arrays in one host transfer, and each scheme's sigma_w^2 per width."""
+  """The result: (K, A, W, S, L) arrays, and each scheme's sigma_w^2 per width."""
   config = the_plan.config
-  seeds, done = config.seeds, len(outputs)
-  host = [jax.tree.map(_to_host, o) for o in outputs]
-  metrics = {m: np.stack([np.asarray(o[m])[:seeds] for o in host], axis=0).transpose(3, 2, 0, 1, 4)
-             for m in METRICS}
-  sigma_w2 = tuple(tuple(s.sigma_w2(w) if s.sigma_w2(w) is not None
-                         else float(np.mean(np.asarray(o["sigma_w2"])[:seeds, i]))
-                         for w, o in zip(config.widths[:done], host, strict=True))
+  done = len(outputs)
+  metrics = {m: np.stack([o[m] for o in outputs], axis=0).transpose(3, 2, 0, 1, 4) for m in METRICS}
+  sigma_w2 = tuple(tuple(s.sigma_w2(w) if s.sigma_w2(w) is not None else float(np.mean(o["sigma_w2"][:, i]))
+                         for w, o in zip(config.widths[:done], outputs, strict=True))
                    for i, s in enumerate(config.schemes))
   return SweepResult(**{m: jnp.asarray(v) for m, v in metrics.items()}, config=config,
                      scheme_engines=tuple(e[:done] for e in the_plan.scheme_engines), sigma_w2=sigma_w2,
                      interrupted=interrupted)
+
+
+def estimate(config: SweepConfig, cache=None, memory_limit: int | None = None) -> _budget.Estimate:
+  """What :func:`sweep` would cost for ``config``, before anything is traced or compiled.
+
+  Args:
+    config: a :class:`SweepConfig`.
+    cache: the cache folder :func:`sweep` would use: programs found there need no compile.
+    memory_limit: as in :func:`sweep`.
+
+  Returns:
+    An :class:`Estimate`: programs (and how many are compiled already), configurations, networks,
+    program calls, the peak memory of one call per width (an upper bound, within about 2x of XLA's
+    own figure) and rough compile and run times (from rates measured on a 2-core CPU).
+
+  Raises:
+    SweepConfigError: one seed of a width does not fit in ``memory_limit``.
+
+  Examples:
+    >>> from jaxinit.sweep import SweepConfig, estimate
+    >>> e = estimate(SweepConfig(schemes=("he_normal",), activations=("relu",), depths=(8,), widths=(64,),
+    ...                          batch=8, seeds=2))
+    >>> e.programs, e.configurations, e.networks
+    (1, 1, 2)
+  """
+  the_plan = plan(config, cache, memory_limit)
+  return _budget.estimate(the_plan, _programs.Programs.count_ready(the_plan))
 
 
 class _Default:
@@ -202,7 +175,7 @@ def sweep(schemes=_D["schemes"], activations=_D["activations"], depths=_D["depth
           architecture: str = _D["architecture"], engine: str = _D["engine"], devices=_D["devices"], *,
           branch_scale: float = _D["branch_scale"], input_correlation: float = _D["input_correlation"],
           config: SweepConfig | None = None, progress: Callable[[str, int, int, int], None] | None = None,
-          keep_partial: bool = False) -> SweepResult:
+          keep_partial: bool = False, cache=None, memory_limit: int | None = None) -> SweepResult:
   """Simulates signal propagation for every scheme x activation x width x seed, to the deepest depth.
 
   Each configuration runs one network of width ``N`` (inputs, hidden layers and outputs
@@ -254,10 +227,17 @@ def sweep(schemes=_D["schemes"], activations=_D["activations"], depths=_D["depth
     branch_scale: the residual branch multiplier (``"resnet"``).
     input_correlation: correlation of paired inputs, in [0, 1).
     config: a :class:`SweepConfig` holding every option above, instead of passing them.
-    progress: called as ``progress(phase, width, done, total)`` with phase
-      ``"compile"`` or ``"run"``.
+    progress: called as ``progress(phase, width, done, total)`` with phase ``"lower"``
+      (a width's program traced and lowered, or found compiled), ``"compile"`` or ``"run"``.
     keep_partial: on ``KeyboardInterrupt`` while running, return the widths already
       finished (``result.interrupted`` is then True) instead of raising.
+    cache: a folder to keep compiled programs in, so that a later process with the same grid
+      loads them instead of tracing and compiling (``jaxinit sweep`` keeps them in
+      ``~/.cache/jaxinit/programs``); None (default): this process only. jax's own
+      configuration is left as it is.
+    memory_limit: the bytes one call of a program may use on a device. The sweep estimates each
+      width's memory before compiling and, when all the seeds would not fit, runs them in
+      chunks (the same numbers, to float32 rounding); default: half of what the device has free.
 
   Returns:
     A :class:`SweepResult`; ``result.config`` is the configuration it ran.
@@ -285,7 +265,7 @@ def sweep(schemes=_D["schemes"], activations=_D["activations"], depths=_D["depth
                            f"sweep: config= and {names} given together; {advice}")
   elif not isinstance(config, SweepConfig):
     raise SweepConfigError("config", config, "must be a SweepConfig")
-  the_plan = plan(config)
+  the_plan = plan(config, cache, memory_limit)
   programs = compile_programs(the_plan, progress)
   outputs, interrupted = run_programs(the_plan, programs, progress, keep_partial)
   return collect(the_plan, outputs, interrupted)

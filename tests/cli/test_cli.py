@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -103,6 +104,47 @@ def test_sweep_json_stdout_is_one_clean_document(report):
   assert by_scheme["zeros"]["stable_depth"] == {"8": 0, "16": 0}
   assert sorted(os.path.basename(f) for f in doc["files"]) == sorted(
       ["sweep.json", "sweep.csv", "heatmap_forward.png", "heatmap_gradient.png", "index.html"])
+
+
+def test_sweep_reports_where_a_stopwatchs_time_went(report):
+  code, out, _, _ = report
+  times = json.loads(out)["timings_s"]
+  assert list(times) == ["start", "trace", "compile", "run", "report", "total"]
+  assert all(v >= 0 for v in times.values())
+  # the phases add up to the process's own time so far, which is at least the sweep's
+  assert times["total"] == pytest.approx(sum(v for k, v in times.items() if k != "total"), abs=0.01)
+  assert times["trace"] + times["compile"] + times["run"] <= json.loads(out)["elapsed_s"] + 0.05
+
+
+def test_sweep_closing_line_gives_the_total_and_its_phases(tmp_path):
+  code, out, _ = _run(["sweep", *TINY, "--out", str(tmp_path)])
+  assert code == 0
+  closing = [line for line in out.splitlines() if line.startswith("wrote ")][-1]
+  assert re.search(r"; [\d.]+ s \(start [\d.]+, trace [\d.]+, compile [\d.]+, run [\d.]+, report [\d.]+\); "
+                   r"compiled programs: not kept$", closing), closing
+
+
+def test_dry_run_says_what_a_sweep_costs_and_runs_nothing(tmp_path, monkeypatch):
+  from jaxinit.sweep import _programs
+
+  monkeypatch.setattr(_programs, "lower", lambda *a: pytest.fail("the dry run traced a program"))
+  out_dir = tmp_path / "never"
+  argv = ["sweep", *TINY, "--widths", "12,24", "--dry-run", "--out", str(out_dir)]  # widths no other test compiles
+  code, out, _ = _run(argv)
+  assert code == 0 and not out_dir.exists()
+  assert "2 schemes x 1 activations x 2 widths x 8 depths = 32 configurations, 64 networks (2 seeds)" in out
+  assert "programs: 2 (one per width), 0 compiled already; 2 calls" in out
+  assert re.search(r"peak memory of a call: N=12 [\d.]+ KiB, N=24 [\d.]+ KiB", out)
+  assert re.search(r"estimated time: compile about [\d.]+ s, run about (under 0.1|[\d.]+) s", out)
+  code, out, _ = _run([*argv, "--format", "json"])
+  doc = json.loads(out)
+  assert code == 0 and doc["programs"] == 2 and doc["networks"] == 64 and set(doc["peak_bytes"]) == {"12", "24"}
+
+
+def test_the_default_sweep_weighs_jaxinits_own_answer_beside_the_classics():
+  config = _sweep.default_sweep_config()
+  assert config.scheme_labels[-1] == "edge_of_chaos:tanh,0.05"
+  assert config.bias_stds[-1] == pytest.approx(0.05 ** 0.5) and set(config.bias_stds[:-1]) == {0.0}
 
 
 def test_sweep_json_file_has_every_configuration(report):
@@ -222,15 +264,18 @@ def test_ctrl_c_before_any_width_leaves_no_folder_it_made(tmp_path, monkeypatch)
   assert code == 130 and "nothing written" in err and not out.exists()
 
 
-def test_compilation_cache_is_on_by_default(tmp_path, monkeypatch):
+def test_program_cache_is_on_by_default_and_off_with_no_cache(tmp_path, monkeypatch):
   monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
   argv = ["sweep", "--schemes", "lecun_normal", "--activations", "tanh", "--depths", "3", "--widths", "6",
           "--batch", "2", "--seeds", "1", "--format", "json", "--out", str(tmp_path / "out")]
   code, out, _ = _run(argv)
   assert code == 0
-  cache = tmp_path / "xdg" / "jaxinit" / "jax"
+  cache = tmp_path / "xdg" / "jaxinit" / "programs"
   assert json.loads(out)["cache_dir"] == str(cache)
-  assert any(cache.iterdir()), "nothing was written to the persistent compilation cache"
+  assert len(list(cache.glob("*.bin"))) == 1, "the width's program was not kept on disk"
+  monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
+  code, out, _ = _run([*argv[:-2], "--out", str(tmp_path / "out2"), "--no-cache", "--widths", "8"])
+  assert code == 0 and json.loads(out)["cache_dir"] is None and not (tmp_path / "other").exists()
 
 
 def test_leaky_relu_slope_on_the_command_line(tmp_path):

@@ -3,9 +3,11 @@
 import csv
 import errno
 import functools
+import html
 import json
 import math
 import os
+import re
 import stat
 
 import jax
@@ -134,3 +136,44 @@ def test_summary_returns_text_at_full_width_and_prints_nothing(result, capsys):
   header = next(line for line in text.splitlines() if "scheme" in line)
   for column in ("stable", "exploding", "vanishing", "collapsed", "non-finite"):
     assert column in header  # no header cut or wrapped
+
+
+@functools.cache
+def _choices():
+  """relu and tanh, where some scheme holds through the deepest depth, and gelu, where none does."""
+  return jaxinit.sweep(("he_normal", "glorot_normal", "lecun_normal", "torch_default_kernel"), ("relu", "gelu"),
+                       depths=range(1, 41), widths=(16, 64), batch=8, seeds=2, key=jax.random.key(4))
+
+
+def test_the_report_says_what_to_use_per_activation():
+  r = _choices()
+  relu, gelu = report.use_lines(r)
+  assert relu["scheme"] == "he_normal" and relu["holds"]
+  assert relu["text"].startswith("relu: use he_normal: stable through depth 40 at ")
+  assert gelu["holds"] is False and gelu["text"].startswith("gelu: no scheme here is stable to depth 40; the deepest")
+  assert "has no depth-stable variance-scaling init" in gelu["text"]
+  assert "jaxinit recommend --activation gelu --depth 40" in gelu["text"]
+  page = report.html_page(r)
+  console = Console(width=300, record=True)
+  console.print(report.summary_table(r))
+  text = console.export_text()
+  flat = " ".join(text.split())  # the caption wraps at the table's width
+  for line in (relu["text"], gelu["text"]):
+    assert html.escape(line) in page and " ".join(line.split()) in flat
+
+
+def test_the_report_explains_identical_rows_and_the_engines():
+  r = _choices()
+  twins, engines = report.notes(r)
+  assert twins.startswith("glorot_normal = lecun_normal: identical rows: on the sweep's square N x N layers")
+  assert engines == "Engines: every weight matrix drawn (dense)."
+  sampled = jaxinit.sweep(("orthogonal", "he_normal"), ("tanh",), depths=(2,), widths=(8, 64), batch=4, seeds=1)
+  assert report.notes(sampled)[-1] == ("Engines: every weight matrix drawn (dense); X W sampled from its exact "
+                                       "law instead (gaussian), where that is exact and cheaper, for N=64: orthogonal.")
+
+
+def test_stable_depths_are_coloured_by_how_deep_they_hold():
+  page = report.html_page(_choices())
+  hues = [int(h) for h in re.findall(r'style="background: hsl\((\d+), 65%, 86%\)"', page)]
+  assert len(hues) == 4 * 2 * 2 and min(hues) < 20 and max(hues) == 120  # red for none, green through 40
+  assert report.depth_fraction(20, 40) == 0.5 and report.depth_fraction(60, 40) == 1.0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import jaxinit
-from jaxinit.sweep import SweepConfig, SweepConfigError, sweep
+from jaxinit.sweep import Scheme, SweepConfig, SweepConfigError, sweep
 
 TINY = dict(activations=("relu",), depths=(1, 3), widths=(8,), batch=4, seeds=2)
 
@@ -158,3 +158,41 @@ def test_the_sweep_layer_does_not_import_the_report_layer():
   proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert proc.stdout.strip() == "[]"
+
+
+def test_schemes_that_would_compute_the_same_numbers_share_a_lane():
+  from jaxinit.sweep import _engines
+
+  config = SweepConfig(schemes=("he_normal", "glorot_normal", "lecun_normal", "orthogonal"), activations=("relu",),
+                       depths=(1, 8), widths=(16,), batch=4, seeds=2)
+  lanes = _engines.plan_lanes(config.schemes, 16, config.bias_stds)
+  # on the sweep's square layers fan_avg = fan_in: glorot_normal draws what lecun_normal draws
+  assert lanes.of_group == ((0, 1), (3,)) and lanes.of_scheme == (0, 1, 1, 2)
+  r = sweep(config=config)
+  for m in ("log_q", "log_m", "log_grad", "corr", "spread", "dead"):
+    np.testing.assert_array_equal(np.asarray(getattr(r, m))[1], np.asarray(getattr(r, m))[2], err_msg=m)
+  alone = sweep(config=config.replace(schemes=("lecun_normal",)))
+  np.testing.assert_allclose(np.asarray(r.log_m)[2], np.asarray(alone.log_m)[0], rtol=1e-5, atol=1e-5)
+  # the same std with another bias is another simulation
+  paired = config.replace(schemes=("lecun_normal", Scheme("lecun+bias", jaxinit.lecun_normal(), bias_std=0.3)))
+  assert _engines.plan_lanes(paired.schemes, 16, paired.bias_stds).of_scheme == (0, 1)
+
+
+def test_a_scheme_with_its_own_bias_runs_with_it_whatever_the_sweeps_bias_std():
+  grid = dict(activations=("tanh",), depths=(1, 4, 12), widths=(32,), batch=8, seeds=3, key=3)
+  mixed = sweep(schemes=("he_normal", Scheme("eoc", jaxinit.variance_scaling(1.761, "fan_in", "normal"),
+                                             bias_std=0.05 ** 0.5)), bias_std=0.0, **grid)
+  assert mixed.bias_stds == (0.0, 0.05 ** 0.5)
+  biased = sweep(schemes={"eoc": jaxinit.variance_scaling(1.761, "fan_in", "normal")}, bias_std=0.05 ** 0.5,
+                 **grid)
+  plain = sweep(schemes=("he_normal",), bias_std=0.0, **grid)
+  for m in ("log_q", "log_m", "corr"):
+    np.testing.assert_allclose(np.asarray(getattr(mixed, m))[1], np.asarray(getattr(biased, m))[0], rtol=1e-5,
+                               atol=1e-5, err_msg=m)
+    np.testing.assert_allclose(np.asarray(getattr(mixed, m))[0], np.asarray(getattr(plain, m))[0], rtol=1e-5,
+                               atol=1e-5, err_msg=m)
+  # a named edge of chaos carries the bias variance it is critical with
+  named = SweepConfig(schemes=("edge_of_chaos:tanh,0.1", "edge_of_chaos:tanh"), bias_std=0.2)
+  assert named.bias_stds == pytest.approx((0.1 ** 0.5, 0.05 ** 0.5))
+  with pytest.raises(SweepConfigError, match="bias_std"):
+    Scheme("bad", jaxinit.he_normal(), bias_std=-1.0)

@@ -46,7 +46,8 @@ def _reference_stats(log_x: float, y: np.ndarray, bias: np.ndarray):
 def _signal_stats(log_x, y, bias):
   squares, dot_bias, total = _stats.row_sums(y, bias)
   pairs = jnp.einsum("bn,bn->b", y[0::2], y[1::2])
-  return _stats.signal_stats(log_x, squares, dot_bias, total, pairs, bias, y.shape[-1])
+  return _stats.signal_stats(log_x, squares, dot_bias, total, pairs, jnp.sum(bias * bias), jnp.sum(bias),
+                             y.shape[-1])
 
 
 @pytest.mark.parametrize("log_x", [0.0, -60.0, 60.0])

@@ -19,4 +19,18 @@ for name in ("log_q", "log_m", "log_grad", "corr", "dead", "spread", "finite", "
   assert a.shape == b.shape, (name, a.shape, b.shape)
   np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
 assert (one.verdict() == four.verdict()).all()
+
+# a sharded program kept on disk and loaded back runs on the same 4 devices with the same numbers
+import tempfile  # noqa: E402
+
+from jaxinit.sweep import _programs  # noqa: E402
+
+with tempfile.TemporaryDirectory() as cache:
+  _programs._PROGRAMS.clear()
+  jaxinit.sweep(devices=jax.devices(), cache=cache, **kwargs)
+  _programs._PROGRAMS.clear()
+  _programs.lower = None  # loading only: a trace would fail
+  loaded = jaxinit.sweep(devices=jax.devices(), cache=cache, **kwargs)
+for name in ("log_q", "log_m", "corr"):
+  np.testing.assert_array_equal(np.asarray(getattr(loaded, name)), np.asarray(getattr(four, name)), err_msg=name)
 print("identical across 1 and 4 devices")
