@@ -11,6 +11,7 @@ import numpy as np
 from jaxinit.advice import _candidates
 from jaxinit.advice._candidates import Candidate, Scheme
 from jaxinit.core import _activations
+from jaxinit.sweep import Scheme as SweepScheme
 from jaxinit.sweep import sweep
 
 ARCHITECTURES = ("mlp", "resnet")
@@ -52,7 +53,7 @@ class Recommendation:
     lines = [head, "", f"{'scheme':<{n}}{'sw2':>8}{'sb2':>7}{'chi1':>8}{'6 xi_c':>9}{'theory':>11}"
              f"{'simulated':>11}{'stable to':>10}"]
     for c in rows:
-      lines.append(f"{c.label:<{n}}{c.sigma_w2:>8.4g}{c.sigma_b2:>7.3g}{c.chi1:>8.4g}{_depth(6 * c.xi_c):>9}"
+      lines.append(f"{c.label:<{n}}{c.sigma_w2:>8.4g}{c.sigma_b2:>7.3g}{c.chi1:>8.4g}{_trainable(c):>9}"
                    f"{c.theory_verdict:>11}{c.simulated_verdict or '-':>11}"
                    f"{'-' if c.stable_depth is None else c.stable_depth:>10}")
     return "\n".join([*lines, "", *self.reasons])
@@ -66,6 +67,11 @@ class Recommendation:
             "architecture": self.architecture, "choice": clean(self.choice),
             "candidates": [clean(c) for c in self.candidates], "residual": clean(self.residual),
             "reasons": list(self.reasons)}
+
+
+def _trainable(c: Candidate) -> str:
+  """6 xi_c, or "-" where q diverges: the correlation map's depth scale then describes no fixed point."""
+  return _depth(6 * c.xi_c) if not math.isinf(c.q_star) else "-"
 
 
 def _depth(x: float) -> str:
@@ -88,17 +94,14 @@ def _check(depth, width, architecture, sigma_b2, batch, seeds) -> None:
 
 
 def _simulate(schemes: list[Scheme], activation, param, depth, width, batch, seeds, key, **kwargs):
-  """Per scheme, the sweep's verdict at ``depth`` and its deepest stable depth; one sweep per bias variance."""
+  """Per scheme, the sweep's verdict at ``depth`` and its deepest stable depth: one sweep, in which each
+  scheme runs with its own bias variance."""
   act = activation if param is None else {activation: _activation_fn(activation, param)}
-  out = {}
-  for sb2 in sorted({s.sigma_b2 for s in schemes}):
-    group = [s for s in schemes if s.sigma_b2 == sb2]
-    result = sweep({s.label: s.kernel_init for s in group}, act, depths=range(1, depth + 1), widths=(width,),
-                   batch=batch, seeds=seeds, key=key, bias_std=math.sqrt(sb2), **kwargs)
-    verdict, stable = result.verdict(), result.stable_depth()
-    for i, s in enumerate(group):
-      out[s.label] = (str(verdict[i, 0, 0, -1]), int(stable[i, 0, 0]))
-  return out
+  paired = [SweepScheme(s.label, s.kernel_init, bias_std=math.sqrt(s.sigma_b2)) for s in schemes]
+  result = sweep(paired, act, depths=range(1, depth + 1), widths=(width,), batch=batch, seeds=seeds, key=key,
+                 **kwargs)
+  verdict, stable = result.verdict(), result.stable_depth()
+  return {s.label: (str(verdict[i, 0, 0, -1]), int(stable[i, 0, 0])) for i, s in enumerate(schemes)}
 
 
 def _activation_fn(activation, param):
@@ -204,8 +207,10 @@ def _reasons(candidates, choice, residual, depth) -> tuple[str, ...]:
   for c in candidates:
     sim = "" if c.simulated_verdict is None else (
         f"; simulated: {c.simulated_verdict} at depth {depth}, stable to depth {c.stable_depth}")
-    out.append(f"{c.label}: chi_1 = {c.chi1:.4g}, q* = {c.q_star:.4g}, trainable to about "
-               f"6 xi_c = {_depth(6 * c.xi_c)} layers; predicted forward ratio 10^{c.forward_log10:.1f}, "
+    depth_scale = (f"trainable to about 6 xi_c = {_depth(6 * c.xi_c)} layers" if not math.isinf(c.q_star)
+                   else "q diverges, so no depth scale applies")
+    out.append(f"{c.label}: chi_1 = {c.chi1:.4g}, q* = {c.q_star:.4g}, {depth_scale}; "
+               f"predicted forward ratio 10^{c.forward_log10:.1f}, "
                f"gradient ratio 10^{c.gradient_log10:.1f}, correlation {c.corr:.4f} -> {c.theory_verdict}{sim}.")
   if choice is None:
     out.append(f"No plain-MLP variance-scaling scheme keeps the signal healthy to depth {depth}: a residual "

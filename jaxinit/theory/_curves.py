@@ -37,7 +37,7 @@ def theory_curves(result) -> TheoryCurves:
     raise ValueError(f"theory: architecture={result.architecture!r}; the mean-field maps cover 'mlp'")
   depth = int(np.asarray(result.log_q).shape[-1])
   sw2 = np.asarray(result.sigma_w2, dtype=np.float64)  # (scheme, width)
-  sb2 = result.bias_std ** 2
+  sb2 = np.square(np.asarray(result.bias_stds, dtype=np.float64))[:, None]  # (scheme, 1): each its own biases
   m0 = 1.0  # inputs have i.i.d. N(0, 1) entries
   q1 = sw2 * m0 + sb2
   c1 = (sw2 * result.input_correlation * m0 + sb2) / np.where(q1 > 0, q1, 1.0)
@@ -49,7 +49,7 @@ def theory_curves(result) -> TheoryCurves:
       act, p = _theory_activation(name, fn, param)
       q = _blank(*theory.layers("qmap", act, sw2, sb2, q1, depth, param=p))  # (..., depth + 1)
       out["log_q"][:, j] = np.log(q[..., :depth])
-      out["log_m"][:, j] = np.log((q[..., 1:] - sb2) / sw2[..., None] / m0)
+      out["log_m"][:, j] = np.log((q[..., 1:] - sb2[..., None]) / sw2[..., None] / m0)
       out["corr"][:, j] = _blank(*theory.layers("cmap", act, sw2, sb2, q1, depth - 1, c0=c1, param=p))
       g = _blank(*theory.layers("grad_map", act, sw2, sb2, q1, depth - 1, param=p))
       out["log_grad"][:, j] = np.log(g[..., :1]) - np.log(g)

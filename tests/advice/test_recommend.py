@@ -46,6 +46,13 @@ def test_gelu_has_no_plain_mlp_scheme_and_says_so(theory_only):
   assert "residual" in rec.reasons[-2] and "1/sqrt(depth)" in rec.reasons[-2]
   assert "no plain-MLP scheme" in rec.summary()
   json.dumps(rec.to_dict(), allow_nan=False)
+  # the exact gain's q diverges: no trainable depth is claimed for it (6 xi_c was printed as "inf")
+  gain = next(c for c in rec.candidates if c.label == "for_activation:gelu")
+  assert gain.q_star == float("inf")
+  row = next(line for line in rec.summary().splitlines() if line.startswith("for_activation:gelu "))
+  assert row.split()[4] == "-" and "inf" not in row.split()[4]
+  assert any(r.startswith("for_activation:gelu:") and "q diverges, so no depth scale applies" in r
+             for r in rec.reasons)
 
 
 @pytest.mark.slow

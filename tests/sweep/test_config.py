@@ -191,6 +191,12 @@ def test_a_scheme_with_its_own_bias_runs_with_it_whatever_the_sweeps_bias_std():
                                atol=1e-5, err_msg=m)
     np.testing.assert_allclose(np.asarray(getattr(mixed, m))[0], np.asarray(getattr(plain, m))[0], rtol=1e-5,
                                atol=1e-5, err_msg=m)
+  # and the theory beside it uses each scheme's own biases
+  for field in ("log_q", "log_m", "corr", "log_grad"):
+    np.testing.assert_allclose(getattr(mixed.theory(), field)[1], getattr(biased.theory(), field)[0], rtol=1e-12,
+                               err_msg=field)
+    np.testing.assert_allclose(getattr(mixed.theory(), field)[0], getattr(plain.theory(), field)[0], rtol=1e-12,
+                               err_msg=field)
   # a named edge of chaos carries the bias variance it is critical with
   named = SweepConfig(schemes=("edge_of_chaos:tanh,0.1", "edge_of_chaos:tanh"), bias_std=0.2)
   assert named.bias_stds == pytest.approx((0.1 ** 0.5, 0.05 ** 0.5))
