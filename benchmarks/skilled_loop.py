@@ -1,29 +1,39 @@
-"""jaxinit.sweep against the strongest loop a skilled JAX user writes without jaxinit, on the same grid.
+"""jaxinit.sweep against the strongest loop a skilled JAX user writes without jaxinit, on the same grids.
 
 skilled  for every (scheme, activation, width): one jitted program that draws the stacked weights of
          all layers with the scheme (``jax.nn.initializers``), runs the deepest network once in a
          ``lax.scan`` over layers with a forward-mode tangent (``jax.jvp``), records per-layer statistics
          (second moments of pre-activations and tangents, the correlation of paired inputs) so that every
          shallower depth is a prefix, and ``vmap``s over seeds;
-sweep    one jaxinit.sweep call over the whole grid.
+sweep    one jaxinit.sweep call over the whole grid (no cache folder: everything is traced and compiled).
 
-Each is timed cold in a fresh process (compiles included, imports excluded), then warm (the same work
-again in that process). Prints both times and the ratios; targets: >= 10x cold, ahead (> 1x) warm.
+Each side is timed cold in a fresh process (compiles included, imports excluded), then warm (the same
+work again in that process). Two grids, each side of each in its own process:
 
-  python benchmarks/skilled_loop.py                                   # the mid-size grid below
-  python benchmarks/skilled_loop.py --schemes he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel \\
-      --activations relu,tanh,gelu --depths 128 --widths 32,64,128,256,512 --seeds 3   # the CLI's default grid
+mid      he_normal, lecun_normal, glorot_normal x relu, tanh x depths 1..64 x widths 64, 128, 256 x 2 seeds,
+         batch 64 (targets: >= 10x cold, ahead warm);
+default  the grid of ``jaxinit sweep``: 6 schemes x relu, tanh, gelu x depths 1..128 x widths 32..512 x
+         3 seeds, batch 64.
+
+  python benchmarks/skilled_loop.py                 # both grids (a few minutes)
+  python benchmarks/skilled_loop.py --grid mid      # one
 """
 
 import argparse
 import json
+import math
+import sys
 
 from sweep_vs_naive import cold_then_warm, fresh_processes  # the same timing, beside it
 
-
-def grid(args):
-  return dict(schemes=args.schemes.split(","), activations=args.activations.split(","), depth=args.depths,
-              widths=[int(w) for w in args.widths.split(",")], batch=args.batch, seeds=args.seeds)
+GRIDS = {
+    "mid": dict(schemes=["he_normal", "lecun_normal", "glorot_normal"], activations=["relu", "tanh"], depth=64,
+                widths=[64, 128, 256], batch=64, seeds=2),
+    "default": dict(schemes=["he_normal", "glorot_normal", "lecun_normal", "orthogonal", "torch_default_kernel",
+                             "edge_of_chaos:tanh,0.05"], activations=["relu", "tanh", "gelu"], depth=128,
+                    widths=[32, 64, 128, 256, 512], batch=64, seeds=3),
+}
+EDGE_SIGMA_W2, EDGE_SIGMA_B2 = 1.760955, 0.05  # jaxinit.theory.edge_of_chaos("tanh", 0.05), written out
 
 
 def skilled_program(scheme: str, activation: str, width: int, depth: int, batch: int, seeds: int):
@@ -33,26 +43,29 @@ def skilled_program(scheme: str, activation: str, width: int, depth: int, batch:
 
   inits = {"he_normal": jax.nn.initializers.he_normal(), "glorot_normal": jax.nn.initializers.glorot_normal(),
            "lecun_normal": jax.nn.initializers.lecun_normal(), "orthogonal": jax.nn.initializers.orthogonal(),
-           "torch_default_kernel": jax.nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform")}
+           "torch_default_kernel": jax.nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform"),
+           "edge_of_chaos:tanh,0.05": jax.nn.initializers.variance_scaling(EDGE_SIGMA_W2, "fan_in", "normal")}
+  bias_std = math.sqrt(EDGE_SIGMA_B2) if scheme.startswith("edge_of_chaos") else 0.0
   acts = {"relu": jax.nn.relu, "tanh": jnp.tanh, "gelu": jax.nn.gelu}
   init, phi = inits[scheme], acts[activation]
 
   def network(key):
-    key_w, key_x, key_v = jax.random.split(key, 3)
+    key_w, key_b, key_x, key_v = jax.random.split(key, 4)
     weights = jax.vmap(lambda k: init(k, (width, width), jnp.float32))(jax.random.split(key_w, depth))
+    biases = bias_std * jax.random.normal(key_b, (depth, width))
     x = jax.random.normal(key_x, (batch, width))
     v = jax.random.normal(key_v, (batch, width))
 
-    def layer(carry, w):
-      (x, t) = carry
-      h, dh = jax.jvp(lambda x: x @ w, (x,), (t,))
+    def layer(carry, wb):
+      (x, t), (w, b) = carry, wb
+      h, dh = jax.jvp(lambda x: x @ w + b, (x,), (t,))
       y, dy = jax.jvp(phi, (h,), (dh,))
       pairs = jnp.sum(h[0::2] * h[1::2], axis=1) / jnp.sqrt(jnp.sum(h[0::2] ** 2, axis=1) *
                                                             jnp.sum(h[1::2] ** 2, axis=1))
       stats = (jnp.mean(h ** 2), jnp.mean(dh ** 2), jnp.mean(pairs), jnp.mean(y ** 2))
       return (y, dy), stats
 
-    _, stats = jax.lax.scan(layer, (x, v), weights)
+    _, stats = jax.lax.scan(layer, (x, v), (weights, biases))
     return stats
 
   keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(seeds))
@@ -95,26 +108,23 @@ def run_sweep(g):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--schemes", default="he_normal,lecun_normal,glorot_normal")
-  parser.add_argument("--activations", default="relu,tanh")
-  parser.add_argument("--depths", type=int, default=64, help="depths 1..D")
-  parser.add_argument("--widths", default="64,128,256")
-  parser.add_argument("--batch", type=int, default=64)
-  parser.add_argument("--seeds", type=int, default=2)
+  parser.add_argument("--grid", choices=("both", *GRIDS), default="both")
   parser.add_argument("--mode", choices=("both", "skilled", "sweep"), default="both", help=argparse.SUPPRESS)
   args = parser.parse_args()
-  g = grid(args)
   if args.mode != "both":
-    print(json.dumps((run_skilled if args.mode == "skilled" else run_sweep)(g)))
+    print(json.dumps((run_skilled if args.mode == "skilled" else run_sweep)(GRIDS[args.grid])))
     return
-  out = fresh_processes(__file__, ("sweep", "skilled"))
-  n = out["sweep"]["configs"]
-  print(f"grid: {len(g['schemes'])} schemes x {len(g['activations'])} activations x depths 1..{g['depth']} x "
-        f"widths {args.widths} x {g['seeds']} seeds = {n} networks, batch {g['batch']}")
-  for kind, target in (("cold", 10), ("warm", 1)):
-    skilled, sweep = out["skilled"][kind], out["sweep"][kind]
-    print(f"{kind}: skilled loop {skilled:.2f} s, sweep {sweep:.2f} s -> {skilled / sweep:.1f}x faster "
-          f"(target >= {target}x)")
+  for name in GRIDS if args.grid == "both" else (args.grid,):
+    g = GRIDS[name]
+    sys.argv = [sys.argv[0], "--grid", name]
+    out = fresh_processes(__file__, ("sweep", "skilled"))
+    print(f"{name} grid: {len(g['schemes'])} schemes x {len(g['activations'])} activations x depths 1..{g['depth']}"
+          f" x widths {','.join(map(str, g['widths']))} x {g['seeds']} seeds = {out['sweep']['configs']} networks, "
+          f"batch {g['batch']}")
+    for kind, target in (("cold", ">= 10x" if name == "mid" else "-"), ("warm", "> 1x" if name == "mid" else "-")):
+      skilled, sweep = out["skilled"][kind], out["sweep"][kind]
+      print(f"  {kind}: skilled loop {skilled:.2f} s, sweep {sweep:.2f} s -> {skilled / sweep:.1f}x faster "
+            f"(target {target})")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,30 @@
 """Test configuration: strict dtype promotion, so an accidental float64 or weak-type upcast fails loudly;
-and a disk that fills up half-way through a file, for the tests of atomic writes."""
+jax's compilation-cache settings put back after every test; and a disk that fills up half-way through a
+file, for the tests of atomic writes."""
 
 import errno
 import os
 
 import jax
 import pytest
+from jax.experimental.compilation_cache import compilation_cache
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+_CACHE_OPTIONS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
+                  "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
+
+
+@pytest.fixture(autouse=True)
+def _jax_cache_settings_kept():
+  """`jaxinit theory` and `gains` turn jax's persistent compilation cache on for their process; a test that
+  runs them in this one puts the settings back, so no other test runs with jax's cache on."""
+  saved = {name: jax.config.values[name] for name in _CACHE_OPTIONS}
+  yield
+  if any(jax.config.values[name] != value for name, value in saved.items()):
+    for name, value in saved.items():
+      jax.config.update(name, value)
+    compilation_cache.reset_cache()
 
 
 class _FailingFile:

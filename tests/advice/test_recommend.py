@@ -16,6 +16,7 @@ def theory_only():
   return {a: jaxinit.recommend(a, depth=100, simulate=False) for a in ("relu", "tanh", "gelu")}
 
 
+@pytest.mark.slow
 def test_relu_gets_he_and_lecun_halves_the_signal_every_layer(theory_only):
   rec = theory_only["relu"]
   assert rec.choice.label == "he_normal" and rec.choice.sigma_w2 == 2.0 and rec.residual is None
@@ -28,6 +29,7 @@ def test_relu_gets_he_and_lecun_halves_the_signal_every_layer(theory_only):
   assert rec.kernel_init is not None and rec.bias_init is jaxinit.zeros
 
 
+@pytest.mark.slow
 def test_tanh_gets_the_edge_of_chaos(theory_only):
   rec = theory_only["tanh"]
   # the critical sigma_w^2 of tanh at sigma_b^2 = 0.05 (Schoenholz et al. 2017, Figure 1)
@@ -38,6 +40,7 @@ def test_tanh_gets_the_edge_of_chaos(theory_only):
   assert he.theory_verdict == "exploding" and he.chi1 > 1  # chaotic: gradients grow as chi_1^D
 
 
+@pytest.mark.slow
 def test_gelu_has_no_plain_mlp_scheme_and_says_so(theory_only):
   rec = theory_only["gelu"]
   assert rec.choice is None and rec.kernel_init is None
@@ -91,6 +94,7 @@ def _run_cli(argv, capsys):
   return code, capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cli_prints_the_answer_and_json(capsys):
   code, out = _run_cli(["--activation", "relu", "--depth", "30", "--no-simulate"], capsys)
   assert code == 0 and "use he_normal" in out
@@ -103,6 +107,7 @@ def test_cli_prints_the_answer_and_json(capsys):
     _run_cli(["--activation", "relu", "--depth", "0", "--no-simulate"], capsys)
 
 
+@pytest.mark.slow
 def test_the_answer_is_a_scheme_name_the_sweep_accepts(theory_only):
   from jaxinit.initializers import _catalog
 

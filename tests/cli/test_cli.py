@@ -9,10 +9,8 @@ import re
 import subprocess
 import sys
 
-import jax
 import matplotlib.image
 import pytest
-from jax.experimental.compilation_cache import compilation_cache
 
 import jaxinit
 from jaxinit.cli import _common, _sweep
@@ -43,6 +41,7 @@ def test_bad_command_exits_2(capsys):
   assert "invalid choice" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_dash_m():
   proc = subprocess.run([sys.executable, "-m", "jaxinit", "schemes", "--format", "json"], capture_output=True,
                         text=True, timeout=120)
@@ -54,28 +53,6 @@ def test_python_dash_m():
 
 TINY = ["--schemes", "he_normal,zeros", "--activations", "relu", "--depths", "1:8", "--widths", "8,16",
         "--batch", "4", "--seeds", "2", "--no-cache"]
-_CACHE_OPTIONS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
-                  "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
-
-
-@contextlib.contextmanager
-def _cache_settings_kept():
-  """The CLI configures jax's persistent cache process-wide; put it back for the other tests."""
-  saved = {name: jax.config.values[name] for name in _CACHE_OPTIONS}
-  try:
-    yield
-  finally:
-    for name, value in saved.items():
-      jax.config.update(name, value)
-    compilation_cache.reset_cache()
-
-
-@pytest.fixture(autouse=True)
-def _restore_compilation_cache():
-  with _cache_settings_kept():
-    yield
-
-
 def _run(argv):
   out, err = io.StringIO(), io.StringIO()
   with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -87,8 +64,7 @@ def _run(argv):
 def report(tmp_path_factory):
   """One tiny sweep with --format json, shared by the report tests."""
   folder = tmp_path_factory.mktemp("report")
-  with _cache_settings_kept():
-    code, out, err = _run(["sweep", *TINY, "--format", "json", "--out", str(folder)])
+  code, out, err = _run(["sweep", *TINY, "--format", "json", "--out", str(folder)])
   return code, out, err, folder
 
 
@@ -180,6 +156,7 @@ def test_index_html_shows_the_figures_and_the_table_offline(report):
     assert external not in page
 
 
+@pytest.mark.slow
 def test_sweep_table_prints_the_summary(tmp_path, capsys):
   assert main(["sweep", *TINY[:6], "--depths", "1:4", "--widths", "8", "--batch", "4", "--seeds", "1",
                "--no-cache", "--out", str(tmp_path)]) == 0
@@ -264,6 +241,7 @@ def test_ctrl_c_before_any_width_leaves_no_folder_it_made(tmp_path, monkeypatch)
   assert code == 130 and "nothing written" in err and not out.exists()
 
 
+@pytest.mark.slow
 def test_program_cache_is_on_by_default_and_off_with_no_cache(tmp_path, monkeypatch):
   monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
   argv = ["sweep", "--schemes", "lecun_normal", "--activations", "tanh", "--depths", "3", "--widths", "6",
@@ -278,6 +256,7 @@ def test_program_cache_is_on_by_default_and_off_with_no_cache(tmp_path, monkeypa
   assert code == 0 and json.loads(out)["cache_dir"] is None and not (tmp_path / "other").exists()
 
 
+@pytest.mark.slow
 def test_leaky_relu_slope_on_the_command_line(tmp_path):
   argv = ["sweep", "--schemes", "he_normal", "--activations", "leaky_relu:0.2,relu", "--depths", "4",
           "--widths", "16", "--batch", "4", "--seeds", "1", "--format", "json", "--no-cache", "--out", str(tmp_path)]
@@ -350,6 +329,7 @@ def test_depth_ranges():
 
 # ------------------------------------------------------------------------------------ theory, gains
 
+@pytest.mark.slow
 def test_theory_json_and_figure(tmp_path):
   code, out, _ = _run(["theory", "--sigma-w2", "1,2,3", "--format", "json", "--out", str(tmp_path), "--no-cache"])
   assert code == 0
@@ -365,12 +345,14 @@ def test_theory_json_and_figure(tmp_path):
   assert image.shape[0] > 200 and image.std() > 0
 
 
+@pytest.mark.slow
 def test_theory_table_marks_the_edge(tmp_path, capsys):
   assert main(["theory", "--sigma-w2", "1:4", "--points", "7", "--out", str(tmp_path), "--no-cache"]) == 0
   out = capsys.readouterr().out
   assert "edge of chaos" in out and "1.7610" in out and "6 xi_c" in out
 
 
+@pytest.mark.slow
 def test_gains_json(capsys):
   assert main(["gains", "--activations", "relu,tanh,gelu,selu", "--format", "json", "--no-cache"]) == 0
   rows = {r["activation"]: r for r in json.loads(capsys.readouterr().out)}

@@ -30,6 +30,7 @@ def test_recommend_errors_are_one_line(argv, message, capsys):
   assert err.startswith("jaxinit: error: ") and message in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_theory_table_reads_the_length_map_first(tmp_path, capsys, monkeypatch):
   monkeypatch.setenv("COLUMNS", "200")  # one table row a line, whatever the terminal
   assert main(["theory", "--activation", "relu", "--sigma-w2", "1:3", "--points", "5", "--out", str(tmp_path)]) == 0
@@ -45,6 +46,7 @@ def test_theory_table_reads_the_length_map_first(tmp_path, capsys, monkeypatch):
   assert doc["rows"][2]["phase"].startswith("q diverges")
 
 
+@pytest.mark.slow
 def test_gains_does_not_offer_a_depth_stable_init_where_the_theory_has_none(capsys):
   assert main(["gains", "--activations", "gelu,silu,mish,relu", "--format", "json"]) == 0
   use = {r["activation"]: r["use"] for r in json.loads(capsys.readouterr().out)}

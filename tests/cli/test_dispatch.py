@@ -73,6 +73,7 @@ def test_odd_batch_is_one_line_naming_the_option(tmp_path, batch):
                                       "pairs (rows 2i and 2i + 1) whose correlation the sweep measures"]
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_exit_2_and_no_partial_file(tmp_path, full_disk):
   # the writer fails half-way through sweep.json; a report from an earlier run is left as it was
   (tmp_path / "sweep.json").write_text('{"earlier": true}')

@@ -19,6 +19,7 @@ def _hidden_variances(model, x):
   return np.array(out)
 
 
+@pytest.mark.slow
 def test_depth30_lecun_relu_every_layer_within_10_percent(models):
   x = jax.random.normal(jax.random.key(7), (64, 16))
   model = models.mlp(30, 32, models.lecun)
@@ -65,6 +66,7 @@ def test_orthogonal_reinit(models, batch):
   np.testing.assert_allclose(kernel.T @ kernel, np.eye(16), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_linen_returns_new_variables(models, batch):
   module = models.LinenMLP()
   variables = module.init(jax.random.key(2), batch)

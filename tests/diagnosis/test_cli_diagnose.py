@@ -61,11 +61,13 @@ def test_protocol():
   assert _diagnose.NAME == "diagnose" and _diagnose.HELP
 
 
+@pytest.mark.slow
 def test_healthy_exits_0_with_table(model_file):
   status, out = _run([f"{model_file}:healthy", "--input-shape", "32,8"])
   assert status == 0 and "layers/0" in out and "no warnings" in out
 
 
+@pytest.mark.slow
 def test_warnings_exit_1_and_json(model_file):
   status, out = _run([f"{model_file}:zeros", "--input-shape", "32,8", "--format", "json"])
   data = json.loads(out)
@@ -73,6 +75,7 @@ def test_warnings_exit_1_and_json(model_file):
   assert [r["fan_in"] for r in data["rows"]] == [8, 16]
 
 
+@pytest.mark.slow
 def test_calibrate_writes_flax_msgpack(model_file, tmp_path):
   out = tmp_path / "params.msgpack"
   status, text = _run([f"{model_file}:healthy", "--input-shape", "64,8", "--calibrate", str(out)])

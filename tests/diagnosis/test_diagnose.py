@@ -22,6 +22,7 @@ def he_mlp(models):
   return models.mlp(3, 64, models.he, seed=1)
 
 
+@pytest.mark.slow
 def test_nnx_mlp_rows_numbers_against_numpy(he_mlp, batch, capsys):
   d = jaxinit.diagnose(he_mlp, batch)
   assert [r.path for r in d.rows] == ["layers/0", "layers/2", "layers/4", "layers/6"]
@@ -70,6 +71,7 @@ def test_summary_json(he_mlp, batch):
   assert [r["path"] for r in data["rows"]] == [r.path for r in d.rows] and data["warnings"] == []
 
 
+@pytest.mark.slow
 def test_linen_mlp(models, batch):
   module = models.LinenMLP()
   variables = module.init(jax.random.key(2), batch)
@@ -137,6 +139,7 @@ def deep_batch():
   return jax.random.normal(jax.random.key(5), (64, 16))
 
 
+@pytest.mark.slow
 def test_depth30_lecun_relu_drifts_and_he_does_not(models, deep_batch):
   lecun = jaxinit.diagnose(models.mlp(30, 32, models.lecun), deep_batch)
   assert {"forward_drift", "gradient_drift"} <= set(_codes(lecun))
@@ -147,12 +150,14 @@ def test_depth30_lecun_relu_drifts_and_he_does_not(models, deep_batch):
   assert he.warnings == ()
 
 
+@pytest.mark.slow
 def test_selu_lecun_is_healthy(models, batch):
   assert jaxinit.diagnose(models.mlp(4, 32, models.lecun, activation=nnx.selu), batch).ok
 
 
 @pytest.mark.parametrize("init, code", [(nnx.initializers.zeros, "zero_variance"),
                                         (nnx.initializers.constant(0.1), "identical_units")])
+@pytest.mark.slow
 def test_symmetric_inits(models, batch, init, code):
   d = jaxinit.diagnose(models.mlp(2, 32, init), batch)
   assert code in _codes(d)

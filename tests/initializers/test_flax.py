@@ -22,6 +22,7 @@ SCRIPTS = Path(__file__).parent / "scripts"
     (lambda: jaxinit.torch_default_kernel(), lambda fan_in: (1 / (3 * fan_in)) ** 0.5),
     (lambda: jaxinit.for_activation("tanh"), lambda fan_in: jaxinit.gain("tanh") / fan_in ** 0.5),
 ])
+@pytest.mark.slow
 def test_linen_and_nnx_dense_and_conv(make, std):
   key = jax.random.key(0)
   dense = nn.Dense(256, kernel_init=make())
@@ -42,6 +43,7 @@ def test_linen_and_nnx_dense_and_conv(make, std):
   assert float(nconv.kernel[...].std()) == pytest.approx(std(288), rel=0.04)
 
 
+@pytest.mark.slow
 def test_structured_schemes_in_flax():
   conv = nnx.Conv(16, 16, (3, 3), padding="SAME", kernel_init=jaxinit.dirac(), use_bias=False,
                   rngs=nnx.Rngs(0))

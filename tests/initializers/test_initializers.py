@@ -80,6 +80,13 @@ CASES = [
          fan_var(jaxinit.gain("tanh") ** 2, "fan_in"), complex_ok=True),
 ]
 IDS = [c.name for c in CASES]
+# the fast set (pytest -m "not slow") checks these; the whole grid of schemes runs in the full suite
+FAST = ("he_normal", "orthogonal", "torch_default_kernel", "sparse")
+
+
+def grid(names):
+  """``names`` as parameters, all but the representative few marked slow."""
+  return [pytest.param(n, marks=() if n in FAST else pytest.mark.slow) for n in names]
 CASE = {c.name: c for c in CASES}
 
 # one jitted wrapper per (case, shape, dtype): shared by the tests that jit
@@ -123,7 +130,7 @@ def check_statistics(case, x, shape, dtype):
       case.mean) * ROUNDING[dtype], (case.name, mean)
 
 
-@pytest.mark.parametrize("name", IDS)
+@pytest.mark.parametrize("name", grid(IDS))
 def test_shape_dtype_finite_and_std_over_dtypes(name):
   case = CASE[name]
   shape = SHAPES[case.shapes[0]]
@@ -135,7 +142,7 @@ def test_shape_dtype_finite_and_std_over_dtypes(name):
     check_statistics(case, x, shape, dtype)
 
 
-@pytest.mark.parametrize("name", IDS)
+@pytest.mark.parametrize("name", grid(IDS))
 def test_std_over_shapes_under_jit(name):
   case = CASE[name]
   for shape_name in case.shapes:
@@ -149,7 +156,7 @@ def test_std_over_shapes_under_jit(name):
     f(jax.random.key(1))  # a second call with a new key must not retrace (assert_max_traces)
 
 
-@pytest.mark.parametrize("name", IDS)
+@pytest.mark.parametrize("name", grid(IDS))
 def test_eval_shape_vmap_and_keys(name):
   case = CASE[name]
   shape = SHAPES[case.shapes[0]]
@@ -167,7 +174,8 @@ def test_eval_shape_vmap_and_keys(name):
   assert typed.dtype == jnp.float32  # the default dtype
 
 
-@pytest.mark.parametrize("name", [c.name for c in CASES if c.jax_make is not None])
+@pytest.mark.parametrize("name", grid([c.name for c in CASES if c.jax_make is not None and c.name != "orthogonal"])
+                         + [pytest.param("orthogonal", marks=pytest.mark.slow)])
 def test_bit_identical_to_jax(name):
   case = CASE[name]
   for shape_name in case.shapes:
@@ -210,6 +218,7 @@ def test_jax_fails_in_float8_and_jaxinit_does_not():
     assert abs(x.std() * math.sqrt(512) - 1) < 0.04
 
 
+@pytest.mark.slow
 def test_orthogonal_low_precision_and_isometry():
   for dtype in (jnp.bfloat16, jnp.float16, jnp.float8_e4m3fn):
     with pytest.raises(NotImplementedError):
@@ -227,6 +236,7 @@ def test_orthogonal_low_precision_and_isometry():
   chex.assert_trees_all_close(m @ m.T, jnp.eye(36), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_delta_orthogonal_and_dirac_layout():
   w = jaxinit.delta_orthogonal()(KEY, (4, 3, 8, 8))
   centre = w[1, 1]
@@ -245,6 +255,7 @@ def test_delta_orthogonal_and_dirac_layout():
   assert float(jnp.abs(g[0]).sum()) == 0.0 and float(jnp.abs(g[2]).sum()) == 0.0
 
 
+@pytest.mark.slow
 def test_identity_non_square_and_sparse_counts():
   chex.assert_trees_all_equal(jaxinit.identity()(KEY, (3, 5)), jnp.eye(3, 5))
   chex.assert_trees_all_equal(jaxinit.identity(0.5)(KEY, (5, 3)), 0.5 * jnp.eye(5, 3))
@@ -300,6 +311,7 @@ def test_compute_fans_properties():
   check()
 
 
+@pytest.mark.slow
 def test_multi_axis_kernels_match_jax_and_their_fans():
   # e.g. an attention projection (embed, heads, head_dim) or a (heads, head_dim, embed) output kernel
   layouts = [((64, 4, 16), dict(in_axis=0, out_axis=(1, 2))),

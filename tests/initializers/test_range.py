@@ -55,7 +55,8 @@ def as_f64(x) -> np.ndarray:
   return np.asarray(x.astype(jnp.float32)).astype(np.float64) if x.dtype != jnp.float64 else np.asarray(x)
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("dtype", [pytest.param(d, marks=() if d in ("float32", "float8_e4m3fn") else pytest.mark.slow)
+                                   for d in FLOATS])
 def test_every_initializer_is_finite_in_every_float_dtype(dtype):
   fmax = float(ml_dtypes.finfo(dtype).max)
   with x64_if(dtype):

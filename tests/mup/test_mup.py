@@ -51,6 +51,7 @@ def test_coord_check_flat_under_mup_growing_under_standard(coords, tmp_path):
   assert coords.plot(tmp_path / "coord.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_infer_roles_of_an_nnx_model_against_its_abstract_base():
   roles = mup.infer_roles(MLP(128), nnx.eval_shape(lambda: MLP(BASE)))
   expected = {"inp/kernel": ("input", 1.0, 4.0), "inp/bias": ("input", 1.0, 4.0),

@@ -29,6 +29,7 @@ def result():
                        ("relu",), depths=(1, 2, 3), widths=(8,), batch=4, seeds=2)
 
 
+@pytest.mark.slow
 def test_non_finite_values_are_null_in_json_and_blank_in_csv(result, tmp_path):
   # to_json raised on a nan sigma_w2 after the whole sweep, and CSV wrote "nan" there
   nan_w2, inf_w2 = result.sigma_w2[2][0], result.sigma_w2[3][0]
@@ -112,6 +113,7 @@ def test_devices_and_links_are_written_through_not_replaced(tmp_path):
   assert link.is_symlink() and real.read_text() == "new"
 
 
+@pytest.mark.slow
 def test_heatmaps_mark_collapsed_cells(tmp_path, monkeypatch):
   import matplotlib.figure
 
@@ -145,6 +147,7 @@ def _choices():
                        depths=range(1, 41), widths=(16, 64), batch=8, seeds=2, key=jax.random.key(4))
 
 
+@pytest.mark.slow
 def test_the_report_says_what_to_use_per_activation():
   r = _choices()
   relu, gelu = report.use_lines(r)
@@ -162,6 +165,7 @@ def test_the_report_says_what_to_use_per_activation():
     assert html.escape(line) in page and " ".join(line.split()) in flat
 
 
+@pytest.mark.slow
 def test_the_report_explains_identical_rows_and_the_engines():
   r = _choices()
   twins, engines = report.notes(r)
@@ -172,6 +176,7 @@ def test_the_report_explains_identical_rows_and_the_engines():
                                        "law instead (gaussian), where that is exact and cheaper, for N=64: orthogonal.")
 
 
+@pytest.mark.slow
 def test_stable_depths_are_coloured_by_how_deep_they_hold():
   page = report.html_page(_choices())
   hues = [int(h) for h in re.findall(r'style="background: hsl\((\d+), 65%, 86%\)"', page)]

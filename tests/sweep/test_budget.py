@@ -22,6 +22,7 @@ CASES = [  # dense families, an orthogonal QR, the sampled engine, many layers
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_the_memory_model_bounds_xlas_analysis_within_about_2x(case):
   the_plan = _sweep.plan(SweepConfig(**CASES[case]))
@@ -33,6 +34,7 @@ def test_the_memory_model_bounds_xlas_analysis_within_about_2x(case):
   assert actual <= model <= 2.5 * actual, (model, actual)
 
 
+@pytest.mark.slow
 def test_seeds_that_do_not_fit_run_in_chunks_with_the_same_numbers():
   grid = dict(schemes=("he_normal", "orthogonal"), activations=("relu", "tanh"), depths=(1, 6), widths=(16, 32),
               batch=4, seeds=5, key=jax.random.key(3))

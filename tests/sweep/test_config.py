@@ -82,6 +82,7 @@ class _Unhashable:
     return jax.random.normal(key, shape, dtype) * math.sqrt(2.0 / shape[0])
 
 
+@pytest.mark.slow
 def test_unhashable_initializers_are_accepted():
   # a jnp.array scale makes the VarianceSpec unhashable; so is any object with __hash__ = None
   array_scale = jaxinit.variance_scaling(jnp.array(2.0), "fan_in", "normal")
@@ -149,6 +150,7 @@ def test_a_configuration_does_not_depend_on_the_rest_of_the_sweep_beyond_roundin
                                  atol=tol, err_msg=name)
 
 
+@pytest.mark.slow
 def test_the_sweep_layer_does_not_import_the_report_layer():
   import subprocess
   import sys
@@ -160,6 +162,7 @@ def test_the_sweep_layer_does_not_import_the_report_layer():
   assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_schemes_that_would_compute_the_same_numbers_share_a_lane():
   from jaxinit.sweep import _engines
 
@@ -178,6 +181,7 @@ def test_schemes_that_would_compute_the_same_numbers_share_a_lane():
   assert _engines.plan_lanes(paired.schemes, 16, paired.bias_stds).of_scheme == (0, 1)
 
 
+@pytest.mark.slow
 def test_a_scheme_with_its_own_bias_runs_with_it_whatever_the_sweeps_bias_std():
   grid = dict(activations=("tanh",), depths=(1, 4, 12), widths=(32,), batch=8, seeds=3, key=3)
   mixed = sweep(schemes=("he_normal", Scheme("eoc", jaxinit.variance_scaling(1.761, "fan_in", "normal"),

@@ -59,6 +59,7 @@ def _second_moments(products) -> np.ndarray:
   return np.einsum("din,djn->ij", p, p) / (p.shape[0] * p.shape[2])
 
 
+@pytest.mark.slow
 def test_sampled_gaussian_product_has_the_dense_products_law():
   n = 1024  # the columns of X W are i.i.d.: each draw gives n samples of the law
   g = jax.random.normal(jax.random.key(1), (4, n), jnp.float32)
@@ -78,6 +79,7 @@ def test_sampled_gaussian_product_has_the_dense_products_law():
   assert diff.max() < 5, diff.max()
 
 
+@pytest.mark.slow
 def test_sampled_orthogonal_product_keeps_inner_products_exactly():
   # X W for orthogonal W preserves X X^T; a Haar frame F (orthonormal rows) gives X W = L F with L L^T = X X^T
   n, rows_n = 32, 6

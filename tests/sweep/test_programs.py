@@ -30,6 +30,7 @@ def _fresh_process(*args, env=None):
   return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_a_new_process_loads_the_programs_and_gets_the_same_numbers(tmp_path, fresh_memory):
   here = jaxinit.sweep(**GRID, cache=tmp_path / "cache")
   assert len(list((tmp_path / "cache").glob("*.bin"))) == 2  # one program per width
@@ -41,6 +42,7 @@ def test_a_new_process_loads_the_programs_and_gets_the_same_numbers(tmp_path, fr
     np.testing.assert_array_equal(there[m], np.asarray(getattr(here, m)), err_msg=m)
 
 
+@pytest.mark.slow
 def test_a_damaged_entry_is_compiled_again_and_replaced(tmp_path, fresh_memory, monkeypatch):
   cache = tmp_path / "cache"
   first = jaxinit.sweep(**GRID, cache=cache)
@@ -61,6 +63,7 @@ def test_a_damaged_entry_is_compiled_again_and_replaced(tmp_path, fresh_memory, 
   assert lowered == [], "the rewritten entries were not loaded"
 
 
+@pytest.mark.slow
 def test_a_callable_of_the_callers_own_is_kept_in_memory_only(tmp_path, fresh_memory):
   jaxinit.sweep(("he_normal",), {"my_relu": lambda x: jnp.maximum(x, 0.0)}, depths=(2,), widths=(8,), batch=4, seeds=1,
                 cache=tmp_path)
@@ -69,6 +72,7 @@ def test_a_callable_of_the_callers_own_is_kept_in_memory_only(tmp_path, fresh_me
   assert not list(tmp_path.glob("*.bin"))
 
 
+@pytest.mark.slow
 def test_nothing_is_written_while_jax_keeps_its_own_persistent_cache(tmp_path):
   # an executable that jax's cache hands back serializes without its kernels: such entries would not load
   code = ("import jaxinit; jaxinit.sweep(('he_normal',), ('relu',), depths=(2,), widths=(8,), batch=4, seeds=1, "

@@ -67,6 +67,7 @@ def test_he_relu_keeps_the_signal_and_lecun_halves_it():
   assert verdict[lecun, 0, 0, 7] == "vanishing" and verdict[lecun, 0, 0, 3] == "stable"
 
 
+@pytest.mark.slow
 def test_zero_init_collapses_and_relu_kills_half_the_units():
   r = relu_deep()
   assert set(r.verdict()[r.schemes.index("zeros")].ravel()) == {"collapsed"}
@@ -74,6 +75,7 @@ def test_zero_init_collapses_and_relu_kills_half_the_units():
   assert np.all(np.abs(dead[:32] - 0.5) < 0.03), dead[:32]
 
 
+@pytest.mark.slow
 def test_common_random_numbers_scale_one_draw():
   # He and LeCun share one truncated-normal draw: the first layer's q differs by exactly 2x
   r = relu_deep()
@@ -93,6 +95,7 @@ def test_tanh_ordered_and_chaotic_phases_match_theory():
   assert float(theory.chi1("tanh", 1.0, 0.05)) < 1 < float(theory.chi1("tanh", 4.0, 0.05))
 
 
+@pytest.mark.slow
 def test_simulation_converges_to_theory_as_width_grows():
   r = tanh_phases()
   curves = r.theory()
@@ -106,6 +109,7 @@ def test_simulation_converges_to_theory_as_width_grows():
   assert errors[1] < 0.04, errors
 
 
+@pytest.mark.slow
 def test_gradient_ratio_tracks_chi1():
   r = tanh_phases()
   curves = r.theory()

@@ -54,6 +54,7 @@ class AssertInitializerVariants(chex.TestCase):
     testing.assert_initializer(jaxinit.he_normal(), (64, 32), scheme="he_normal")
 
 
+@pytest.mark.slow
 def test_assert_variance_preserving():
   testing.assert_variance_preserving(jaxinit.he_normal(), "relu", depth=16, width=32, batch=8)
   with pytest.raises(AssertionError, match=r"activation='relu', depth=16, width=32: forward ratio .* and "

@@ -35,6 +35,7 @@ def length_map(name, sigma_w2, sigma_b2):
 
 @pytest.mark.parametrize("name, sigma_w2", [("gelu", 3.0), ("gelu", 4.0), ("gelu", 8.0), ("silu", 4.0),
                                             ("mish", 4.0)])
+@pytest.mark.slow
 def test_bias_free_gelu_family_diverges_from_q_one(name, sigma_w2):
   # scipy: the length map stays above the diagonal from q = 1 to 1e8, growing by ~sigma_w2/2
   step = length_map(name, sigma_w2, 0.0)
@@ -49,7 +50,7 @@ def test_bias_free_gelu_family_diverges_from_q_one(name, sigma_w2):
   assert np.all(np.isinf(np.asarray(theory.depth_scales(name, sigma_w2, 0.0))))
 
 
-@pytest.mark.parametrize("name", ["gelu", "silu"])
+@pytest.mark.parametrize("name", ["gelu", pytest.param("silu", marks=pytest.mark.slow)])
 def test_stable_fixed_point_with_bias_matches_scipy(name):
   sigma_w2, sigma_b2 = 2.0, 0.05
   step = length_map(name, sigma_w2, sigma_b2)
@@ -82,6 +83,7 @@ def test_overflowing_length_map_is_inf_not_nan():
   np.testing.assert_allclose(q[first_inf - 1] / q[first_inf - 2], 2.0, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_downstream_of_an_infinite_q_is_finite_or_inf():
   # q* = inf for GELU at sigma_w2 = 1e6: every slope is its limit E[phi'^2] -> 1/2
   np.testing.assert_allclose(float(theory.chi1("gelu", 1e6, 0.0)), 5e5, rtol=1e-12)
@@ -95,6 +97,7 @@ def test_downstream_of_an_infinite_q_is_finite_or_inf():
   assert np.isinf(float(point.q_star)) and float(point.c_star) == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["gelu", "silu"])
 def test_bias_free_gelu_family_has_no_edge_of_chaos_reached_from_one(name):
   # chi1 = 1 at q = 0 needs sigma_w2 = 1 / phi'(0)^2 = 4, but there (scipy) the length map

@@ -33,6 +33,7 @@ SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(configurations, log_uniform(1e-8, 1e8))
 def test_length_map_is_never_nan(configuration, q0):

@@ -82,6 +82,7 @@ def test_second_moments_across_scales_match_scipy(name):
   np.testing.assert_allclose(got_slope, expected_slope, rtol=RTOL)
 
 
+@pytest.mark.slow
 def test_sin_is_exact_where_resolved_and_refused_where_not():
   # E[sin^2(sqrt(q) z)] = (1 - exp(-2 q)) / 2
   q = [1.0]

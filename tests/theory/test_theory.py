@@ -60,6 +60,7 @@ def test_tanh_edge_of_chaos_table():
   assert q_star[0.0] == 0.0
 
 
+@pytest.mark.slow
 def test_edge_is_where_chi1_is_one_and_q_star_is_the_fixed_point():
   biases = jnp.array([0.05, 0.5, 2.0])
   edge = theory.edge_of_chaos("tanh", biases)
@@ -92,6 +93,7 @@ def test_relu_qmap_is_exactly_linear():
   chex.assert_trees_all_close(q_quad, np.array(expected), rtol=1e-13)
 
 
+@pytest.mark.slow
 def test_selu_self_normalising_fixed_point():
   z, w = gauss_rule()
   selu = SELU_LAMBDA * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)))
@@ -155,6 +157,7 @@ def test_ntk_matches_arc_cosine_recursion():
 
 # ----------------------------------------------------------------------- fixed points
 
+@pytest.mark.slow
 def test_tanh_ordered_and_chaotic_phases():
   ordered = theory.fixed_point("tanh", 1.0, 0.05)
   assert float(ordered.c_star) == 1.0
@@ -233,6 +236,7 @@ def test_jacobian_spectrum_variance(activation, sigma_w2, orthogonal, per_layer)
   np.testing.assert_allclose(as_np(spectrum.mean), 1.0)
 
 
+@pytest.mark.slow
 def test_jacobian_spectrum_tanh_orthogonal_small_q_is_isometric():
   biases = np.array([1e-1, 1e-3, 1e-6])
   edge = theory.edge_of_chaos("tanh", biases)

@@ -16,6 +16,7 @@ def _args(argv):
   return parser.parse_args(argv)
 
 
+@pytest.mark.slow
 def test_train_writes_report_and_json(tmp_path):
   out = tmp_path / "report"
   args = _args(["--schemes", "he_normal", "--activations", "relu", "--depths", "1:2", "--widths", "8",

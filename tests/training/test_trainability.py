@@ -34,6 +34,7 @@ def test_he2015_depth30_variance_2_trains_and_1_stalls(he2015):
   assert np.all(he2015.diverged_at == -1)
 
 
+@pytest.mark.slow
 def test_result_shapes_and_files(he2015, tmp_path):
   assert he2015.shape == (2, 1, 1, 1, 1, 2)
   assert he2015.curve.shape == (2, 1, 1, 1, 1, 2, 300)
