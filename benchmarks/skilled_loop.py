@@ -8,7 +8,9 @@ skilled  for every (scheme, activation, width): one jitted program that draws th
 sweep    one jaxinit.sweep call over the whole grid (no cache folder: everything is traced and compiled).
 
 Each side is timed cold in a fresh process (compiles included, imports excluded), then warm (the same
-work again in that process). Two grids, each side of each in its own process:
+work again in that process). A third row times a second fresh process once a first one has filled a
+cache: jax's persistent compilation cache for the loop (what a skilled user turns on), the sweep's
+cache folder (``sweep(cache=...)``) for jaxinit. Two grids, each side of each in its own process:
 
 mid      he_normal, lecun_normal, glorot_normal x relu, tanh x depths 1..64 x widths 64, 128, 256 x 2 seeds,
          batch 64 (targets: >= 10x cold, ahead warm);
@@ -22,7 +24,9 @@ default  the grid of ``jaxinit sweep``: 6 schemes x relu, tanh, gelu x depths 1.
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 
 from sweep_vs_naive import cold_then_warm, fresh_processes  # the same timing, beside it
 
@@ -93,37 +97,59 @@ def run_skilled(g):
   return cold_then_warm(once)
 
 
-def run_sweep(g):
+def run_sweep(g, cache=None):
   import jax
 
   import jaxinit
 
   def once():
     r = jaxinit.sweep(g["schemes"], g["activations"], depths=range(1, g["depth"] + 1), widths=g["widths"],
-                      batch=g["batch"], seeds=g["seeds"], devices=jax.local_devices()[:1])
+                      batch=g["batch"], seeds=g["seeds"], devices=jax.local_devices()[:1], cache=cache)
     return r.verdict().size * g["seeds"]
 
   return cold_then_warm(once)
 
 
+def run_cached(g, side: str, folder: str):
+  """``side`` in a process whose cache (``folder``) an earlier process may have filled."""
+  if side == "sweep":
+    return run_sweep(g, cache=os.path.join(folder, "programs"))
+  import jax
+
+  jax.config.update("jax_compilation_cache_dir", os.path.join(folder, "jax"))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+  return run_skilled(g)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--grid", choices=("both", *GRIDS), default="both")
-  parser.add_argument("--mode", choices=("both", "skilled", "sweep"), default="both", help=argparse.SUPPRESS)
+  parser.add_argument("--mode", default="both", help=argparse.SUPPRESS)
+  parser.add_argument("--cache", default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.mode != "both":
-    print(json.dumps((run_skilled if args.mode == "skilled" else run_sweep)(GRIDS[args.grid])))
+    g = GRIDS[args.grid]
+    if args.mode.endswith("_cached"):
+      print(json.dumps(run_cached(g, args.mode.removesuffix("_cached"), args.cache)))
+    else:
+      print(json.dumps((run_skilled if args.mode == "skilled" else run_sweep)(g)))
     return
   for name in GRIDS if args.grid == "both" else (args.grid,):
     g = GRIDS[name]
-    sys.argv = [sys.argv[0], "--grid", name]
-    out = fresh_processes(__file__, ("sweep", "skilled"))
+    with tempfile.TemporaryDirectory() as folder:
+      sys.argv = [sys.argv[0], "--grid", name, "--cache", folder]
+      out = fresh_processes(__file__, ("sweep", "skilled", "sweep_cached", "skilled_cached", "sweep_cached",
+                                       "skilled_cached"))  # the second of each: a filled cache
     print(f"{name} grid: {len(g['schemes'])} schemes x {len(g['activations'])} activations x depths 1..{g['depth']}"
           f" x widths {','.join(map(str, g['widths']))} x {g['seeds']} seeds = {out['sweep']['configs']} networks, "
           f"batch {g['batch']}")
-    for kind, target in (("cold", ">= 10x" if name == "mid" else "-"), ("warm", "> 1x" if name == "mid" else "-")):
-      skilled, sweep = out["skilled"][kind], out["sweep"][kind]
-      print(f"  {kind}: skilled loop {skilled:.2f} s, sweep {sweep:.2f} s -> {skilled / sweep:.1f}x faster "
+    rows = (("cold", "skilled", "sweep", "cold", ">= 10x" if name == "mid" else "-"),
+            ("warm", "skilled", "sweep", "warm", "> 1x" if name == "mid" else "-"),
+            ("new process, cache filled", "skilled_cached", "sweep_cached", "cold", "-"))
+    for label, loop, ours, kind, target in rows:
+      skilled, sweep = out[loop][kind], out[ours][kind]
+      print(f"  {label}: skilled loop {skilled:.2f} s, sweep {sweep:.2f} s -> {skilled / sweep:.1f}x faster "
             f"(target {target})")
 
 
