@@ -12,7 +12,9 @@ echo "== roofline: dense engine against its RNG + matmul floor (width 2048, dept
 python3 benchmarks/roofline.py --width 2048 --depth 64 --batch 256 --seeds 8
 echo "== roofline: the CPU grid (width 512, depth 64, batch 128, 4 seeds)"
 python3 benchmarks/roofline.py
-echo "== the default jaxinit sweep, a fresh process, no compilation cache"
+echo "== what the default jaxinit sweep will cost, before it compiles"
+python3 -m jaxinit sweep --dry-run --no-cache
+echo "== the default jaxinit sweep, a fresh process, no compilation cache (compiling overlaps running on a GPU)"
 start=$(date +%s.%N)
 python3 -m jaxinit sweep --no-cache --out "$out/gpu-report" --format json > "$out/gpu-sweep.json"
 end=$(date +%s.%N)
@@ -24,4 +26,5 @@ p = doc["parameters"]
 configs = len(p["schemes"]) * len(p["activations"]) * len(p["widths"]) * len(p["depths"])
 print(f"default sweep: {configs} configurations x {p['seeds']} seeds; wall {wall:.1f} s (process), "
       f"in the sweep {doc['elapsed_s']:.1f} s -> {configs / doc['elapsed_s']:.0f} configurations/s")
+print("phases (s):", ", ".join(f"{k} {v:.2f}" for k, v in doc["timings_s"].items()))
 PY

@@ -60,3 +60,19 @@ def test_ci_runs_the_setup_commands_verbatim():
   ci = (ROOT / ".ci" / "run").read_text().splitlines()
   for line in SETUP:
     assert line in ci, f".ci/run does not run the README's set-up command {line!r}"
+
+
+def test_the_documented_fast_subset_leaves_out_what_compiles_whole_programs():
+  import subprocess
+  import sys
+
+  assert '`pytest -m "not slow"`' in README
+  proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-m", "not slow", "-p", "no:cacheprovider",
+                         "-n", "0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+  selected, total = map(int, re.search(r"(\d+)/(\d+) tests collected", proc.stdout).groups())
+  assert 300 < selected < total
+  ids = [line for line in proc.stdout.splitlines() if "::" in line]
+  for heavy in ("tests/test_examples.py", "tests/test_readme.py", "jaxinit/sweep/_sweep.py::", "jaxinit/training/"):
+    assert not any(i.startswith(heavy) for i in ids), heavy
+  assert any(i.startswith("tests/initializers/") for i in ids) and any(i.startswith("tests/theory/") for i in ids)

@@ -24,11 +24,11 @@ LN2 = math.log(2.0)
 
 
 class Network(NamedTuple):
-  """The static shape of one width's program."""
+  """The static shape of one width's program (of one group of it: ``has_bias`` is the group's)."""
   activations: tuple[_activations.Activation, ...]
   width: int
   batch: int
-  has_bias: bool
+  has_bias: bool  # biases are added: some lane has a bias std
 
 
 class Exponents(NamedTuple):
@@ -153,12 +153,13 @@ def _inputs(key_in, key_tangent, batch: int, width: int, input_correlation: floa
 
 
 def make_run(schemes: Sequence[Scheme], net: Network, depth: int, sampled: Sequence[bool], architecture: str,
-             input_correlation: float, lanes: _engines.Lanes):
+             input_correlation: float, lanes: _engines.Lanes, biased: Sequence[bool]):
   """The per-seed simulation of one width: ``run(seed_key, bias_stds, branch_scale) -> metrics``.
 
-  ``bias_stds`` holds each lane's bias std (``lanes.runs`` order). Returns a function whose
-  metrics are (A, K, depth) arrays, one row per scheme (``sigma_w2``: (K,), the N E[W^2] of
-  opaque schemes' draws, 0 for the others), traced once per width.
+  ``bias_stds`` holds each lane's bias std (``lanes.runs`` order); a group whose lanes all have
+  none (``biased``: per group) adds no biases at all. Returns a function whose metrics are
+  (A, K, depth) arrays, one row per scheme (``sigma_w2``: (K,), the N E[W^2] of opaque schemes'
+  draws, 0 for the others), traced once per width.
   """
   groups = _engines.group_schemes(schemes)
   log_stds = [np.asarray([schemes[i].log_std(net.width) for i in runs], np.float32) for runs in lanes.of_group]
@@ -176,11 +177,13 @@ def make_run(schemes: Sequence[Scheme], net: Network, depth: int, sampled: Seque
     draws, unit_bias = jax.lax.optimization_barrier(
         (_engines.group_draws(groups, sampled, key_weights, width, batch), unit_bias))
     new_carries, rows = [], []
-    for (rows_in, scale, out), draw, is_sampled, log_std, end in zip(carries, draws, sampled, log_stds, ends,
-                                                                      strict=True):
-      bias = Bias(unit_bias, bias_stds[end - len(log_std):end])
-      result = layer_fn(net, rows_in, scale, out, draw, is_sampled, bias, branch_scale, log_std)
-      stats, after = layer_stats(net, result, out)
+    for (rows_in, scale, out), draw, is_sampled, log_std, end, group_biased in zip(
+        carries, draws, sampled, log_stds, ends, biased, strict=True):
+      group_net = net._replace(has_bias=group_biased)
+      bias = (Bias(unit_bias, bias_stds[end - len(log_std):end]) if group_biased
+              else Bias(jnp.zeros((width,), jnp.float32), jnp.zeros(len(log_std), jnp.float32)))
+      result = layer_fn(group_net, rows_in, scale, out, draw, is_sampled, bias, branch_scale, log_std)
+      stats, after = layer_stats(group_net, result, out)
       new_carries.append((result.carry, out, after))
       rows.append(stats)
     row = {k: jnp.concatenate([r[k] for r in rows], axis=1) for k in rows[0]}  # (A, lanes)

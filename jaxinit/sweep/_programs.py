@@ -22,6 +22,7 @@ import functools
 import hashlib
 import os
 import platform
+import threading
 from pathlib import Path
 
 import jax
@@ -35,6 +36,7 @@ from jaxinit.sweep._result import METRICS
 
 # compiled programs of this process
 _PROGRAMS: dict = {}
+_LOCK = threading.Lock()
 _MAX_PROGRAMS = 64
 # on disk: the newest entries are kept
 _MAX_ENTRIES = 256
@@ -65,7 +67,7 @@ def memory_key(the_plan, index: int) -> tuple:
                   for s in config.schemes)
   return (schemes, tuple(id(a.fn) for a in config.activations), width, config.max_depth, config.batch,
           the_plan.sampled[index], the_plan.lanes[index], config.architecture, config.input_correlation,
-          the_plan.has_bias, the_plan.chunk, the_plan.devices)
+          the_plan.biased[index], the_plan.chunk, the_plan.devices)
 
 
 def disk_key(the_plan, index: int) -> str | None:
@@ -107,9 +109,9 @@ def _cpu_flags() -> str:
 def lower(the_plan, index: int):
   """Traces and lowers width ``index``'s program (Python, holding the GIL)."""
   config = the_plan.config
-  net = _layer.Network(config.activations, config.widths[index], config.batch, the_plan.has_bias)
+  net = _layer.Network(config.activations, config.widths[index], config.batch, any(the_plan.biased[index]))
   run = _layer.make_run(config.schemes, net, config.max_depth, the_plan.sampled[index], config.architecture,
-                        config.input_correlation, the_plan.lanes[index])
+                        config.input_correlation, the_plan.lanes[index], the_plan.biased[index])
   batched = jax.vmap(run, in_axes=(0, None, None))
   sharding = the_plan.sharding
   jitted = jax.jit(batched) if sharding is None else jax.jit(
@@ -201,7 +203,18 @@ class Programs:
     self.keep_alive = (tuple(s.init for s in config.schemes), tuple(a.fn for a in config.activations))
 
   def start(self, progress=None) -> "Programs":
-    """Finds or lowers every width's program, compiling in the background; reports ``progress``."""
+    """Finds or lowers every width's program, compiling in the background; reports ``progress``.
+
+    An error (or an interrupt) while lowering stops the compiles not yet begun and propagates.
+    """
+    try:
+      self._start(progress)
+    except BaseException:
+      self.close()
+      raise
+    return self
+
+  def _start(self, progress) -> None:
     lowered = []
     for index in range(len(self.futures)):
       found = _PROGRAMS.get(memory_key(self.plan, index), (None,))[0]
@@ -221,7 +234,6 @@ class Programs:
         progress("lower", self.plan.config.widths[index], index + 1, len(self.futures))
     for task in lowered:
       self.pool.submit(self._compile, *task)
-    return self
 
   @staticmethod
   def count_ready(the_plan) -> int:
@@ -246,9 +258,10 @@ class Programs:
     future.set_result(program)
 
   def _remember(self, index: int, program) -> None:
-    _PROGRAMS[memory_key(self.plan, index)] = (program, self.keep_alive)
-    while len(_PROGRAMS) > _MAX_PROGRAMS:
-      _PROGRAMS.pop(next(iter(_PROGRAMS)))
+    with _LOCK:  # compiling threads add programs while the caller looks them up
+      _PROGRAMS[memory_key(self.plan, index)] = (program, self.keep_alive)
+      while len(_PROGRAMS) > _MAX_PROGRAMS:
+        _PROGRAMS.pop(next(iter(_PROGRAMS)))
 
   def report(self, progress) -> None:
     if progress:

@@ -35,7 +35,7 @@ class Plan(NamedTuple):
   sharding: NamedSharding | None
   sampled: tuple[tuple[bool, ...], ...]  # per width, per group: the "gaussian" engine
   lanes: tuple[_engines.Lanes, ...]  # per width: the distinct simulations
-  has_bias: bool
+  biased: tuple[tuple[bool, ...], ...]  # per width, per group: some lane has biases
   scheme_engines: tuple[tuple[str, ...], ...]  # per scheme, per width
   cache: Path | None  # where compiled programs are kept on disk (None: in memory only)
   memory_limit: int | None  # bytes a call may use per device (None: unknown, no limit)
@@ -65,8 +65,10 @@ def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Pl
   group_of = {i: gi for gi, g in enumerate(_engines.group_schemes(schemes)) for i in g.members}
   scheme_engines = tuple(tuple("gaussian" if s[group_of[i]] else "dense" for s in sampled)
                          for i in range(len(schemes)))
-  return Plan(config, devices, chunk, chunk_keys, sharding, sampled, lanes, any(b > 0 for b in config.bias_stds),
-              scheme_engines, None if cache is None else Path(cache).expanduser(), limit)
+  biased = tuple(tuple(any(config.bias_stds[i] > 0 for i in runs) for runs in width_lanes.of_group)
+                 for width_lanes in lanes)
+  return Plan(config, devices, chunk, chunk_keys, sharding, sampled, lanes, biased, scheme_engines,
+              None if cache is None else Path(cache).expanduser(), limit)
 
 
 def _global_keys(seed_keys, sharding):
