@@ -1,7 +1,7 @@
 """The naive Flax loop on the CLI's default grid, estimated from a random sample of it.
 
-`jaxinit sweep`'s default grid is 5 schemes x 3 activations x widths 32..512 x depths 1..128
-x 3 seeds: 9,600 configurations, 28,800 networks of up to 128 layers. The per-configuration
+`jaxinit sweep`'s default grid is 6 schemes x 3 activations x widths 32..512 x depths 1..128
+x 3 seeds: 11,520 configurations, 34,560 networks of up to 128 layers. The per-configuration
 loop users write (benchmarks/sweep_vs_naive.py: build an nnx MLP, init, compile and run a
 jitted forward + backward, for each seed) would take hours here, so this script times it on
 a uniform random sample of the configurations, each new to the process (its compile

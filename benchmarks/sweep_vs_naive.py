@@ -68,7 +68,7 @@ def naive_network():
     return [jnp.mean(h ** 2) for h in pre], jax.tree.map(lambda g: jnp.mean(g ** 2), grads)
 
   def step(scheme, act, width, depth, seed, batch):
-    init = getattr(jaxinit, scheme)()
+    init = jaxinit.initializers._catalog.lookup(scheme)  # any name `jaxinit sweep` takes
     model = MLP(width, depth, init, acts[act], nnx.Rngs(seed))
     x = jax.random.normal(jax.random.key(seed), (batch, width))
     return jax.device_get(forward_backward(model, x))
