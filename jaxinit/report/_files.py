@@ -19,7 +19,7 @@ def write_report(result, out, *, elapsed: float | None = None, cache=None) -> li
     result: a :class:`jaxinit.SweepResult`.
     out: an existing folder.
     elapsed: the sweep's seconds, shown on the page.
-    cache: the compilation cache folder, shown on the page (None: off).
+    cache: the folder compiled programs are kept in, shown on the page (None: not kept).
 
   Returns:
     The paths written, in the order above.

@@ -49,8 +49,8 @@ def _summary_cells(result) -> tuple[str, list[str]]:
   return head, body
 
 
-def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
-  """A self-contained page: parameters, the summary table and the two heatmaps (relative links)."""
+def _parameters(result, elapsed: float | None, cache) -> list[str]:
+  """The page's line of parameters, as escaped HTML pieces."""
   esc = html.escape
   depths = result.depths
   depth_text = f"{depths[0]}..{depths[-1]} ({len(depths)} depths)" if len(depths) > 1 else str(depths[0])
@@ -61,8 +61,15 @@ def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
     params.append(f"branch scale {result.branch_scale:g}")
   if elapsed is not None:
     params.append(f"{elapsed:.1f} s")
-  params.append(f"compilation cache {esc(str(cache)) if cache else 'off'}")
+  params.append(f"compiled programs kept in {esc(str(cache))}" if cache else "compiled programs not kept")
+  return params
 
+
+def html_page(result, *, elapsed: float | None = None, cache=None) -> str:
+  """A self-contained page: parameters, the summary table and the two heatmaps (relative links)."""
+  esc = html.escape
+  depths = result.depths
+  params = _parameters(result, elapsed, cache)
   head, body = _summary_cells(result)
   use = "\n".join(f"<li>{esc(u['text'])}</li>" for u in _tables.use_lines(result))
   notes = "\n".join(f"<li>{esc(n)}</li>" for n in _tables.notes(result))

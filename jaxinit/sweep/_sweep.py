@@ -42,11 +42,19 @@ class Plan(NamedTuple):
 
 
 def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Plan:
-  """Devices, engines, lanes and seed chunks for ``config``; ``memory_limit`` as in :func:`sweep`.
+  """Devices, engines, lanes and seed chunks for ``config``; ``cache`` and ``memory_limit`` as in :func:`sweep`.
 
   Raises:
-    SweepConfigError: one seed of a width does not fit in the memory the sweep may use.
+    SweepConfigError: one seed of a width does not fit in the memory the sweep may use, a ``memory_limit``
+      that is not a positive int, or a ``cache`` that is a file.
   """
+  if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer))
+                                   or memory_limit < 1):
+    raise SweepConfigError("memory_limit", memory_limit, "must be a number of bytes, an int >= 1, or None")
+  if cache is not None:
+    cache = Path(cache).expanduser()
+    if cache.exists() and not cache.is_dir():
+      raise SweepConfigError("cache", str(cache), "is not a folder")
   devices = tuple(jax.local_devices() if config.devices is None else config.devices)
   schemes = config.schemes
   platform = devices[0].platform
@@ -68,7 +76,7 @@ def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Pl
   biased = tuple(tuple(any(config.bias_stds[i] > 0 for i in runs) for runs in width_lanes.of_group)
                  for width_lanes in lanes)
   return Plan(config, devices, chunk, chunk_keys, sharding, sampled, lanes, biased, scheme_engines,
-              None if cache is None else Path(cache).expanduser(), limit)
+              cache, limit)
 
 
 def _global_keys(seed_keys, sharding):

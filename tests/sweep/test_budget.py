@@ -71,3 +71,20 @@ def test_estimate_traces_and_compiles_nothing(monkeypatch):
 
 def test_format_bytes():
   assert [_budget.format_bytes(n) for n in (512, 1536, 3 * 2 ** 30)] == ["512 B", "1.5 KiB", "3.0 GiB"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(memory_limit=0), "memory_limit=0 must be a number of bytes"),
+    (dict(memory_limit=1.5e9), "memory_limit=1500000000.0 must be a number of bytes"),
+    (dict(memory_limit=True), "memory_limit=True must be a number of bytes"),
+])
+def test_a_bad_memory_limit_names_it(kwargs, message):
+  with pytest.raises(SweepConfigError, match=re.escape(message)):
+    _sweep.plan(SweepConfig(schemes=("he_normal",), depths=(2,), widths=(8,), batch=4, seeds=1), **kwargs)
+
+
+def test_a_cache_that_is_a_file_is_refused(tmp_path):
+  blocker = tmp_path / "file"
+  blocker.write_text("x")
+  with pytest.raises(SweepConfigError, match=re.escape(f"cache={str(blocker)!r} is not a folder")):
+    jaxinit.sweep(("he_normal",), ("relu",), depths=(2,), widths=(8,), batch=4, seeds=1, cache=blocker)
