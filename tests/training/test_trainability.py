@@ -35,6 +35,22 @@ def test_he2015_depth30_variance_2_trains_and_1_stalls(he2015):
 
 
 @pytest.mark.slow
+def test_schoenholz2017_tanh_trains_deepest_at_the_edge_of_chaos():
+  """tanh, sigma_b^2 = 0.05: ordered (1.0), critical (1.76) and chaotic (4.0) sigma_w^2 on a tiny grid."""
+  from jaxinit import theory
+
+  sw2 = (1.0, 1.76, 4.0)
+  r = jaxinit.trainability(sigma_w2=sw2, activations="tanh", depths=(8, 24, 48), widths=16, steps=150, seeds=1,
+                           bias_std=math.sqrt(0.05), key=jax.random.key(1))
+  ordered, edge, chaotic = r.trainable_depth()[:, 0, 0, 0]
+  assert edge == 48 and edge > ordered and edge > chaotic  # widest at the edge of chaos
+  # past the edge, no network trains much beyond 6 xi_c (Schoenholz et al.: about the trainable depth)
+  six_xi_c = 6 * float(theory.depth_scales("tanh", 4.0, 0.05).xi_c)
+  assert chaotic <= six_xi_c < 48
+  assert r.verdict()[:, 0, 0, 0, 0].tolist() == ["trains"] * 3  # every one trains at depth 8
+
+
+@pytest.mark.slow
 def test_result_shapes_and_files(he2015, tmp_path):
   assert he2015.shape == (2, 1, 1, 1, 1, 2)
   assert he2015.curve.shape == (2, 1, 1, 1, 1, 2, 300)
