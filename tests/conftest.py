@@ -1,6 +1,6 @@
 """Test configuration: strict dtype promotion, so an accidental float64 or weak-type upcast fails loudly;
-jax's compilation-cache settings put back after every test; and a disk that fills up half-way through a
-file, for the tests of atomic writes."""
+jax's compilation-cache settings put back after every test; caches in a folder of the session's; and a disk
+that fills up half-way through a file, for the tests of atomic writes."""
 
 import errno
 import os
@@ -10,6 +10,19 @@ import pytest
 from jax.experimental.compilation_cache import compilation_cache
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_home(tmp_path_factory):
+  """The command lines the tests run keep their compiled programs in a folder of the test session's,
+  not in the user's ~/.cache (subprocesses inherit it)."""
+  saved = os.environ.get("XDG_CACHE_HOME")
+  os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+  yield
+  if saved is None:
+    os.environ.pop("XDG_CACHE_HOME", None)
+  else:
+    os.environ["XDG_CACHE_HOME"] = saved
 
 _CACHE_OPTIONS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
                   "jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
