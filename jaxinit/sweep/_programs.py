@@ -67,7 +67,7 @@ def memory_key(the_plan, index: int) -> tuple:
                   for s in config.schemes)
   return (schemes, tuple(id(a.fn) for a in config.activations), width, config.max_depth, config.batch,
           the_plan.sampled[index], the_plan.lanes[index], config.architecture, config.input_correlation,
-          the_plan.biased[index], the_plan.chunk, the_plan.devices)
+          the_plan.biased[index], _settings(), the_plan.chunk, the_plan.devices)
 
 
 def disk_key(the_plan, index: int) -> str | None:
@@ -82,9 +82,21 @@ def disk_key(the_plan, index: int) -> str | None:
   return hashlib.sha256(repr(described).encode()).hexdigest()[:40]
 
 
-@functools.cache
+def _settings() -> tuple:
+  """The jax settings that change what a trace computes: read at each use, since a caller may change them."""
+  return (bool(jax.config.jax_enable_x64), str(jax.config.jax_default_matmul_precision),
+          bool(jax.config.jax_threefry_partitionable))
+
+
 def _environment() -> tuple:
-  """What every entry depends on beyond its own configuration (computed once a process)."""
+  """What every entry depends on beyond its own configuration: versions, the machine, the jax settings that
+  change what a trace computes, and jaxinit's own source."""
+  return (*_build(), *_settings())
+
+
+@functools.cache
+def _build() -> tuple:
+  """The part of `_environment` a process cannot change: computed once."""
   import jaxlib
 
   source = hashlib.sha256()
@@ -93,7 +105,7 @@ def _environment() -> tuple:
     for path in sorted((root / folder).glob("*.py")):
       source.update(path.name.encode() + path.read_bytes())
   return (jax.__version__, jaxlib.__version__, platform.machine(), _cpu_flags(), os.environ.get("XLA_FLAGS", ""),
-          bool(jax.config.jax_enable_x64), str(jax.config.jax_default_matmul_precision), source.hexdigest())
+          source.hexdigest())
 
 
 def _cpu_flags() -> str:
