@@ -51,7 +51,7 @@ def write_atomically(path, write: Callable[[IO], None], *, binary: bool = False)
       write(f)
       f.flush()
       os.fsync(f.fileno())
-    os.chmod(temp, 0o666 & ~_umask())
+    os.chmod(temp, 0o666 & ~_UMASK)
     os.replace(temp, target)
   except BaseException as e:
     with contextlib.suppress(OSError):
@@ -70,3 +70,7 @@ def _umask() -> int:
   mask = os.umask(0)
   os.umask(mask)
   return mask
+
+
+# read once, at import: setting the umask to read it is not safe while other threads create files
+_UMASK = _umask()

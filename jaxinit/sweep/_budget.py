@@ -64,11 +64,15 @@ def available_bytes(device) -> int | None:
 
 
 def memory_limit(devices, limit: int | None = None) -> int | None:
-  """The bytes one device's share of a call may use: ``limit``, or half what the first device has free."""
+  """The bytes one device's share of a call may use: ``limit``, or half what the first device has free
+  (CPU devices share the host's memory: split between them)."""
   if limit is not None:
     return limit
   free = available_bytes(devices[0])
-  return None if free is None else int(MEMORY_FRACTION * free)
+  if free is None:
+    return None
+  sharing = sum(d.platform == "cpu" for d in devices) if devices[0].platform == "cpu" else 1
+  return int(MEMORY_FRACTION * free / max(1, sharing))
 
 
 def seed_chunk(config: SweepConfig, devices, sampled, lanes, budget: int | None) -> int:

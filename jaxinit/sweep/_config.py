@@ -56,6 +56,8 @@ class Scheme:
   def __init__(self, label: str, init: Callable, bias_std: float | None = None):
     self.label, self.init = label, init
     if bias_std is not None:
+      if isinstance(bias_std, bool):
+        raise SweepConfigError("bias_std", bias_std, f"of scheme {label!r} must be a number, not a bool")
       bias_std = _real(bias_std, "bias_std")
       if bias_std < 0:
         raise SweepConfigError("bias_std", bias_std, f"of scheme {label!r} must be >= 0")

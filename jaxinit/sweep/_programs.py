@@ -22,6 +22,7 @@ import functools
 import hashlib
 import os
 import platform
+import re
 import threading
 from pathlib import Path
 
@@ -41,6 +42,7 @@ _MAX_PROGRAMS = 64
 # on disk: the newest entries are kept
 _MAX_ENTRIES = 256
 _MAGIC = b"jaxinit-sweep-program-1\n"
+_ENTRY = re.compile(r"[0-9a-f]{40}\.bin")  # an entry's name: its disk_key
 # XLA's backend optimisation level per program: level 0 compiles in about half the time and runs
 # about 3x slower, level 1 saves a fifth of the compile time and runs as fast as the default
 # (measured on a 2-core CPU). A program runs about 1e-8 s per unit of (layer x seed x N^2 x
@@ -67,7 +69,8 @@ def memory_key(the_plan, index: int) -> tuple:
                   for s in config.schemes)
   return (schemes, tuple(id(a.fn) for a in config.activations), width, config.max_depth, config.batch,
           the_plan.sampled[index], the_plan.lanes[index], config.architecture, config.input_correlation,
-          the_plan.biased[index], _settings(), the_plan.chunk, the_plan.devices)
+          the_plan.biased[index], _settings(), str(jax.random.key_impl(the_plan.chunk_keys[0])), the_plan.chunk,
+          the_plan.devices)
 
 
 def disk_key(the_plan, index: int) -> str | None:
@@ -78,7 +81,7 @@ def disk_key(the_plan, index: int) -> str | None:
     return None
   key = memory_key(the_plan, index)
   described = (key[0], activations, *key[2:-1], tuple((d.platform, d.device_kind, d.id) for d in the_plan.devices),
-               str(jax.random.key_impl(the_plan.chunk_keys[0])), _environment())
+               _environment())
   return hashlib.sha256(repr(described).encode()).hexdigest()[:40]
 
 
@@ -145,10 +148,11 @@ def _trees(the_plan, index: int):
 
 
 @functools.cache
-def _prepare_custom_calls() -> None:
-  """Loads what the programs' custom calls run (LAPACK, for orthogonal draws): jax does so when it
-  lowers one, and a loaded executable that calls them before then would crash."""
-  jax.jit(jax.numpy.linalg.qr).lower(jax.ShapeDtypeStruct((2, 2), np.float32))
+def _prepare_custom_calls(device) -> None:
+  """Loads what the programs' custom calls run on ``device``'s platform (LAPACK for a CPU's orthogonal
+  draws): jax does so when it lowers one, and a loaded executable that calls them before then would crash."""
+  sharding = jax.sharding.SingleDeviceSharding(device)
+  jax.jit(jax.numpy.linalg.qr).lower(jax.ShapeDtypeStruct((2, 2), np.float32, sharding=sharding))
 
 
 def load(folder: Path, key: str, the_plan, index: int):
@@ -161,9 +165,11 @@ def load(folder: Path, key: str, the_plan, index: int):
   digest, payload = data[len(_MAGIC):len(_MAGIC) + 32], data[len(_MAGIC) + 32:]
   if not data.startswith(_MAGIC) or hashlib.sha256(payload).digest() != digest:
     return None
-  _prepare_custom_calls()
-  try:
-    program = serialize_executable.deserialize_and_load(payload, *_trees(the_plan, index))
+  _prepare_custom_calls(the_plan.devices[0])
+  try:  # on the plan's own devices, in its order (not the backend's default devices)
+    program = serialize_executable.deserialize_and_load(payload, *_trees(the_plan, index),
+                                                        backend=the_plan.devices[0].client,
+                                                        execution_devices=list(the_plan.devices))
   except Exception:  # written by another build: compile again and replace it
     return None
   try:
@@ -191,10 +197,10 @@ def store(folder: Path, key: str, program, the_plan, index: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_atomically(folder / f"{key}.bin", lambda f: f.write(_MAGIC + hashlib.sha256(payload).digest() + payload),
                      binary=True)
-    entries = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime)
-    for old in entries[:-_MAX_ENTRIES]:
+    entries = sorted((p for p in folder.glob("*.bin") if _ENTRY.fullmatch(p.name)), key=lambda p: p.stat().st_mtime)
+    for old in entries[:-_MAX_ENTRIES]:  # only the cache's own entries: other files in the folder are the caller's
       old.unlink(missing_ok=True)
-  except (OSError, TypeError, ValueError):
+  except Exception:  # a program that cannot be kept (jax raises NotImplementedError for some) is kept in memory
     pass
 
 
@@ -229,17 +235,19 @@ class Programs:
   def _start(self, progress) -> None:
     lowered = []
     for index in range(len(self.futures)):
-      found = _PROGRAMS.get(memory_key(self.plan, index), (None,))[0]
+      # both keys here, in the caller's thread: jax settings in a `with` block are the thread's own
+      key = memory_key(self.plan, index)
+      found = _PROGRAMS.get(key, (None,))[0]
       disk = self.plan.cache is not None and disk_key(self.plan, index)
       if found is None and disk:
         found = load(self.plan.cache, disk, self.plan, index)
         if found is not None:
-          self._remember(index, found)
+          self._remember(key, found)
       if found is not None:
         self.futures[index].set_result(found)
         self.report(progress)
       else:
-        lowered.append((index, lower(self.plan, index), disk or None))
+        lowered.append((index, key, lower(self.plan, index), disk or None))
         if self.overlap:
           self.pool.submit(self._compile, *lowered.pop())
       if progress:
@@ -257,21 +265,24 @@ class Programs:
       return bool(disk) and (the_plan.cache / f"{disk}.bin").is_file()
     return sum(ready(i) for i in range(len(the_plan.config.widths)))
 
-  def _compile(self, index: int, lowered, disk: str | None) -> None:
+  def _compile(self, index: int, key: tuple, lowered, disk: str | None) -> None:
+    """Compiles in a pool thread; the future is always resolved, so the caller never waits forever."""
     future = self.futures[index]
     try:
       program = lowered.compile(compiler_options=compiler_options(self.plan, index))
     except BaseException as e:  # noqa: BLE001 (handed to the caller through the future)
       future.set_exception(e)
       return
-    self._remember(index, program)
-    if disk:
-      store(self.plan.cache, disk, program, self.plan, index)
-    future.set_result(program)
+    try:
+      self._remember(key, program)
+      if disk:
+        store(self.plan.cache, disk, program, self.plan, index)
+    finally:
+      future.set_result(program)
 
-  def _remember(self, index: int, program) -> None:
+  def _remember(self, key: tuple, program) -> None:
     with _LOCK:  # compiling threads add programs while the caller looks them up
-      _PROGRAMS[memory_key(self.plan, index)] = (program, self.keep_alive)
+      _PROGRAMS[key] = (program, self.keep_alive)
       while len(_PROGRAMS) > _MAX_PROGRAMS:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
 

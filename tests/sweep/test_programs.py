@@ -92,3 +92,50 @@ def test_the_disk_key_names_what_the_program_depends_on():
   assert len({key(), key(depths=(1, 5)), key(batch=6), key(bias_std=0.1), key(activations=("relu", "gelu")),
               key(schemes=("lecun_normal", "orthogonal"))}) == 6
   assert key(bias_std=0.1) == key(bias_std=0.2)  # the bias std is an argument of the program, not a constant
+
+
+def test_a_jax_setting_in_a_with_block_keys_its_own_program(fresh_memory):
+  # the key was computed in the compiling thread, which does not see the caller's `with` block
+  import jax
+
+  kw = dict(schemes=("he_normal",), activations=("relu",), depths=(3,), widths=(8,), batch=4, seeds=1)
+  first = np.asarray(jaxinit.sweep(**kw).log_m)
+  with jax.threefry_partitionable(not jax.config.jax_threefry_partitionable):
+    other = np.asarray(jaxinit.sweep(**kw).log_m)
+  again = np.asarray(jaxinit.sweep(**kw).log_m)
+  assert not np.array_equal(first, other)  # another random stream
+  np.testing.assert_array_equal(again, first)
+
+
+def test_a_key_of_another_implementation_gets_its_own_program(fresh_memory):
+  import jax
+
+  kw = dict(schemes=("he_normal",), activations=("relu",), depths=(3,), widths=(8,), batch=4, seeds=1)
+  threefry = jaxinit.sweep(**kw, key=jax.random.key(0))
+  rbg = jaxinit.sweep(**kw, key=jax.random.key(0, impl="rbg"))  # raised: compiled with key<fry>, called with rbg
+  assert not np.array_equal(np.asarray(threefry.log_m), np.asarray(rbg.log_m))
+
+
+def test_a_program_that_cannot_be_kept_is_run_all_the_same(tmp_path, fresh_memory, monkeypatch):
+  import threading
+
+  def refuse(*args, **kwargs):
+    raise NotImplementedError("serialization of this executable")
+
+  monkeypatch.setattr(_programs.serialize_executable, "serialize", refuse)
+  done = []
+  worker = threading.Thread(target=lambda: done.append(jaxinit.sweep(**GRID, cache=tmp_path)), daemon=True)
+  worker.start()
+  worker.join(120)
+  assert done, "the sweep waited forever for a program whose storing failed"
+  assert done[0].verdict().shape == (2, 2, 2, 2) and not list(tmp_path.glob("*.bin"))
+
+
+def test_only_the_caches_own_entries_are_pruned(tmp_path, fresh_memory, monkeypatch):
+  mine = [tmp_path / f"user_{i}.bin" for i in range(3)]
+  for path in mine:
+    path.write_bytes(b"the caller's")
+  monkeypatch.setattr(_programs, "_MAX_ENTRIES", 1)
+  jaxinit.sweep(**GRID, cache=tmp_path)
+  assert all(path.read_bytes() == b"the caller's" for path in mine)
+  assert len([p for p in tmp_path.glob("*.bin") if p.name[0] != "u"]) == 1  # the newest of the two entries

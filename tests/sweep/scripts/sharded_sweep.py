@@ -29,8 +29,20 @@ with tempfile.TemporaryDirectory() as cache:
   _programs._PROGRAMS.clear()
   jaxinit.sweep(devices=jax.devices(), cache=cache, **kwargs)
   _programs._PROGRAMS.clear()
-  _programs.lower = None  # loading only: a trace would fail
+  real_lower, _programs.lower = _programs.lower, None  # loading only: a trace would fail
   loaded = jaxinit.sweep(devices=jax.devices(), cache=cache, **kwargs)
+for name in ("log_q", "log_m", "corr"):
+  np.testing.assert_array_equal(np.asarray(getattr(loaded, name)), np.asarray(getattr(four, name)), err_msg=name)
+
+# and on the devices it was compiled for, in their order, not the backend's default ones
+with tempfile.TemporaryDirectory() as cache:
+  reordered = jax.devices()[::-1]
+  _programs.lower = real_lower
+  _programs._PROGRAMS.clear()
+  jaxinit.sweep(devices=reordered, cache=cache, **kwargs)
+  _programs._PROGRAMS.clear()
+  _programs.lower = None
+  loaded = jaxinit.sweep(devices=reordered, cache=cache, **kwargs)  # aborted the process: a device mismatch
 for name in ("log_q", "log_m", "corr"):
   np.testing.assert_array_equal(np.asarray(getattr(loaded, name)), np.asarray(getattr(four, name)), err_msg=name)
 print("identical across 1 and 4 devices")
