@@ -94,6 +94,7 @@ def test_the_disk_key_names_what_the_program_depends_on():
   assert key(bias_std=0.1) == key(bias_std=0.2)  # the bias std is an argument of the program, not a constant
 
 
+@pytest.mark.slow
 def test_a_jax_setting_in_a_with_block_keys_its_own_program(fresh_memory):
   # the key was computed in the compiling thread, which does not see the caller's `with` block
   import jax
@@ -107,6 +108,7 @@ def test_a_jax_setting_in_a_with_block_keys_its_own_program(fresh_memory):
   np.testing.assert_array_equal(again, first)
 
 
+@pytest.mark.slow
 def test_a_key_of_another_implementation_gets_its_own_program(fresh_memory):
   import jax
 
@@ -116,6 +118,7 @@ def test_a_key_of_another_implementation_gets_its_own_program(fresh_memory):
   assert not np.array_equal(np.asarray(threefry.log_m), np.asarray(rbg.log_m))
 
 
+@pytest.mark.slow
 def test_a_program_that_cannot_be_kept_is_run_all_the_same(tmp_path, fresh_memory, monkeypatch):
   import threading
 
@@ -131,6 +134,7 @@ def test_a_program_that_cannot_be_kept_is_run_all_the_same(tmp_path, fresh_memor
   assert done[0].verdict().shape == (2, 2, 2, 2) and not list(tmp_path.glob("*.bin"))
 
 
+@pytest.mark.slow
 def test_only_the_caches_own_entries_are_pruned(tmp_path, fresh_memory, monkeypatch):
   mine = [tmp_path / f"user_{i}.bin" for i in range(3)]
   for path in mine:
