@@ -14,7 +14,8 @@ HELP = "simulate signal propagation over depth x width; write a report"
 DESCRIPTION = ("Monte-Carlo sweep of every scheme x activation x width x depth; writes sweep.json, "
                "sweep.csv, two heatmaps and index.html to --out.")
 
-# the classic schemes, and jaxinit's own answer for tanh (jaxinit recommend): the report shows where each holds
+# the classic schemes, and jaxinit's own answer for tanh (jaxinit recommend): the report shows where each
+# holds
 SCHEMES = "he_normal,glorot_normal,lecun_normal,orthogonal,torch_default_kernel,edge_of_chaos:tanh,0.05"
 ACTIVATIONS = "relu,tanh,gelu"
 DEPTHS = "1:128"
@@ -119,7 +120,8 @@ class SweepProgress:
       self.tasks = {"compile": self.bar.add_task("compile", total=total),
                     "run": self.bar.add_task("run", total=total, start=False)}
     if phase == "lower":  # tracing the widths (or finding them compiled) before they compile
-      self.bar.update(self.tasks["compile"], description=f"tracing N={width}" if done < total else "compiling")
+      label = f"tracing N={width}" if done < total else "compiling"
+      self.bar.update(self.tasks["compile"], description=label)
       return
     task = self.tasks[phase]
     if phase == "run" and done == 0:
@@ -237,14 +239,16 @@ def _dry_run(config, cache, fmt: str, console: Console) -> int:
                      indent=1))
     return 0
   limit = "no limit known" if e.limit_bytes is None else f"limit {format_bytes(e.limit_bytes)} a device"
-  lines = [f"jaxinit sweep --dry-run: {len(config.schemes)} schemes x {len(config.activations)} activations x "
+  lines = [f"jaxinit sweep --dry-run: {len(config.schemes)} schemes x {len(config.activations)} activations"
+           f" x "
            f"{len(config.widths)} widths x {len(config.depths)} depths = {e.configurations} configurations, "
            f"{e.networks} networks ({config.seeds} seeds)",
            f"programs: {e.programs} (one per width), {e.cached} compiled already"
            f"{'' if cache is None else f' (in {cache})'}; {e.calls} calls",
            "peak memory of a call: " + ", ".join(f"N={w} {format_bytes(b)}" for w, b in peak.items())
            + f" ({limit})",
-           f"estimated time: compile about {_seconds(e.compile_seconds)}, run about {_seconds(e.run_seconds)} "
+           f"estimated time: compile about {_seconds(e.compile_seconds)}, "
+           f"run about {_seconds(e.run_seconds)} "
            "(a rough model: rates measured on a 2-core CPU)"]
   console.print("\n".join(lines), soft_wrap=True, highlight=False)
   return 0
@@ -273,8 +277,8 @@ def run(args, console: Console) -> int:
   files = _files.write_report(result, out, elapsed=elapsed, cache=cache)
   clock.mark("report")
   if args.format == "json":
-    print(json.dumps({**_files.summary_json(result, out, files, elapsed, cache), "timings_s": clock.seconds()},
-                     indent=1))
+    summary = _files.summary_json(result, out, files, elapsed, cache)
+    print(json.dumps({**summary, "timings_s": clock.seconds()}, indent=1))
   else:
     console.print(_tables.summary_table(result))
     others = ", ".join(f.name for f in files if f.name != "index.html")

@@ -30,7 +30,8 @@ def write_report(result, out, *, elapsed: float | None = None, cache=None) -> li
   out = Path(out)
   with np.errstate(all="ignore"):  # seed statistics of -inf log-ratios (zero signal) are nan by design
     records = _tables.rows(result)
-    files = [_data.write_json(result, out / "sweep.json", records), _data.write_csv(result, out / "sweep.csv", records)]
+    files = [_data.write_json(result, out / "sweep.json", records),
+             _data.write_csv(result, out / "sweep.csv", records)]
     files += [_plots.heatmaps(result, out / name, metric) for name, metric in _html.FIGURES]
   files.append(_html.write_html(result, out / "index.html", elapsed=elapsed, cache=cache))
   return files

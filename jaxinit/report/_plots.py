@@ -140,7 +140,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
   height_in = _TOP + _BOTTOM + _PANEL_H * n_rows
   fig = _figure(width_in, height_in)
   axes = fig.subplots(n_rows, n_cols, squeeze=False, gridspec_kw=dict(
-      left=_LEFT / width_in, right=1 - _RIGHT / width_in, bottom=_BOTTOM / height_in, top=1 - _TOP / height_in,
+      left=_LEFT / width_in, right=1 - _RIGHT / width_in, bottom=_BOTTOM / height_in,
+      top=1 - _TOP / height_in,
       wspace=0.06, hspace=0.32 * _PANEL_H / (_PANEL_H - 0.3)))
   extent = (x_edges[0], x_edges[-1], y_edges[0], y_edges[-1])
   image = None
@@ -153,7 +154,8 @@ def heatmaps(result, path, metric: str = "forward") -> Path:
         ax.scatter(*_points(no_signal[i, j], x_edges, y_edges, 2), marker=_NO_SIGNAL_MARK, s=14, c=_HATCH,
                    linewidths=0.8)
       if collapsed[i, j].any():
-        ax.scatter(*_points(collapsed[i, j], x_edges, y_edges, 4), marker="o", s=1.0, c=_COLLAPSED, linewidths=0)
+        ax.scatter(*_points(collapsed[i, j], x_edges, y_edges, 4), marker="o", s=1.0, c=_COLLAPSED,
+                   linewidths=0)
       segs = _outline(verdict[i, j] == "stable", x_edges, y_edges)
       if len(segs):
         ax.add_collection(LineCollection(segs, colors=_OUTLINE, linewidths=2.0, zorder=3, clip_on=False))

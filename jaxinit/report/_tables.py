@@ -125,23 +125,27 @@ def use_lines(result) -> list[dict]:
     scheme = result.schemes[best]
     through = [w for w, d in zip(widths, depths, strict=True) if d >= deepest]
     short = ", ".join(f"{d} at N={w}" for w, d in zip(widths, depths, strict=True) if d < deepest)
-    if len(through) == len(widths):
+    if not any(depths):
+      text = f"{act}: no scheme here is stable at any depth swept"
+    elif len(through) == len(widths):
       text = f"{act}: use {scheme}: stable through depth {deepest} at every width"
     elif through:
       text = f"{act}: use {scheme}: stable through depth {deepest} at {_widths_text(through)}; to {short}"
     else:
       name = result.activations[j]
-      why = (f" (a plain {name} MLP has no depth-stable variance-scaling init: a residual branch scale of about "
-             "1/sqrt(depth), or normalisation, is needed)" if name in _activations.NO_DEPTH_STABLE_INIT else "")
-      text = (f"{act}: no scheme here is stable to depth {deepest}; the deepest, {scheme}, holds to {short}{why}; "
-              f"see jaxinit recommend --activation {name} --depth {deepest}")
+      why = (f" (a plain {name} MLP has no depth-stable variance-scaling init: a residual branch scale of "
+             "about 1/sqrt(depth), or normalisation, is needed)"
+             if name in _activations.NO_DEPTH_STABLE_INIT else "")
+      text = (f"{act}: no scheme here is stable to depth {deepest}; the deepest, {scheme}, holds to "
+              f"{short}{why}; see jaxinit recommend --activation {name} --depth {deepest}")
     out.append({"activation": act, "scheme": scheme, "holds": bool(through),
                 "stable_depth": {str(w): d for w, d in zip(widths, depths, strict=True)}, "text": text})
   return out
 
 
 def notes(result) -> list[str]:
-  """What the tables would leave unexplained: schemes with identical rows, and what each width's engine did."""
+  """What the tables would leave unexplained: schemes with identical rows, and what each width's engine
+  did."""
   metrics = [np.asarray(result.log_m), np.asarray(result.log_grad), np.asarray(result.corr)]
   twins: dict[int, list[int]] = {}  # the first of each set of schemes with identical rows
   for i in range(len(result.schemes)):
@@ -151,13 +155,19 @@ def notes(result) -> list[str]:
   for members in twins.values():
     if len(members) > 1:
       names = " = ".join(result.schemes[i] for i in members)
-      same = len({result.sigma_w2[i] for i in members}) == 1
+      # schemes of one family with one variance share a lane; opaque ones are run apart and merely agree
+      same = (len({result.sigma_w2[i] for i in members}) == 1
+              and all(result.config.schemes[i].family is not None for i in members))
       out.append(f"{names}: identical rows" + (
           ": on the sweep's square N x N layers (fan_in = fan_out) they draw the same distribution with the "
-          "same variance (glorot's 2 / (fan_in + fan_out) is lecun's 1 / fan_in), so they were simulated once."
+          "same variance (glorot's 2 / (fan_in + fan_out) is lecun's 1 / fan_in), so they were simulated "
+          "once."
           if same else "."))
-  sampled = [f"N={w}: {', '.join(s for s, e in zip(result.schemes, result.scheme_engines, strict=True) if e[k] == 'gaussian')}"
-             for k, w in enumerate(result.widths) if any(e[k] == "gaussian" for e in result.scheme_engines)]
+  sampled = []
+  for k, w in enumerate(result.widths):
+    names = [s for s, e in zip(result.schemes, result.scheme_engines, strict=True) if e[k] == "gaussian"]
+    if names:
+      sampled.append(f"N={w}: {', '.join(names)}")
   out.append("Engines: every weight matrix drawn (dense)" + (
       "; X W sampled from its exact law instead (gaussian), where that is exact and cheaper, for "
       + "; ".join(sampled) if sampled else "") + ".")
@@ -213,7 +223,8 @@ def _depth_cell(depth: int, max_depth: int) -> str:
 
 def bias_text(result) -> str:
   """The biases of a sweep in a few words: one std, or each scheme's that has its own."""
-  own = [f"{s}: {b:.3g}" for s, b in zip(result.schemes, result.bias_stds, strict=True) if b != result.bias_std]
+  own = [f"{s}: {b:.3g}" for s, b in zip(result.schemes, result.bias_stds, strict=True)
+         if b != result.bias_std]
   return f"bias std {result.bias_std:g}" + (f" ({'; '.join(own)})" if own else "")
 
 

@@ -2,10 +2,11 @@
 fit in one call, and a rough time.
 
 The memory model counts, per seed, the carried rows of every lane (signal and tangent, three
-times: the scan's carry in and out, and the product), each dense weight draw five times over (random bits, the draw and
-its transforms; an orthogonal or opaque draw six, for its QR), the Gram matrices and Cholesky
-factors of a sampled product, and the per-layer outputs. Checked against XLA's own memory
-analysis of the compiled programs, it errs high, by at most about 2x (``tests/sweep/test_budget.py``).
+times: the scan's carry in and out, and the product), each dense weight draw five times over
+(random bits, the draw and its transforms; an orthogonal or opaque draw six, for its QR), the Gram
+matrices and Cholesky factors of a sampled product, and the per-layer outputs. Checked against XLA's
+own memory analysis of the compiled programs, it errs high, by at most about 2x
+(``tests/sweep/test_budget.py``).
 """
 
 import os
@@ -137,8 +138,9 @@ def estimate(the_plan, cached: int) -> Estimate:
   compile_s = (len(widths) - cached) * COMPILE_SECONDS
   run_s = sum(run_seconds(config, *w) for w in per_width) / len(the_plan.devices)
   configs = len(config.schemes) * len(config.activations) * len(widths) * len(config.depths)
-  return Estimate(len(widths), cached, configs, configs * config.seeds, len(widths) * len(the_plan.chunk_keys),
-                  peak, the_plan.memory_limit, compile_s, run_s)
+  calls = len(widths) * len(the_plan.chunk_keys)
+  return Estimate(len(widths), cached, configs, configs * config.seeds, calls, peak, the_plan.memory_limit,
+                  compile_s, run_s)
 
 
 def format_bytes(n: float) -> str:

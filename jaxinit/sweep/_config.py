@@ -318,7 +318,8 @@ class SweepConfig:
 
   @property
   def bias_stds(self) -> tuple[float, ...]:
-    """Per scheme, the std of its biases: its own (a paired scheme such as the edge of chaos), else ``bias_std``."""
+    """Per scheme, the std of its biases: its own (a paired scheme such as the edge of chaos), else
+    ``bias_std``."""
     return tuple(self.bias_std if s.bias_std is None else s.bias_std for s in self.schemes)
 
   @property

@@ -3,9 +3,9 @@
 Each group of schemes (`_engines.group_schemes`) carries one (A, K, 2B, N) array for its A
 activations and K lanes (`_engines.Lanes`: its distinct schemes): B signal rows over B
 tangent rows, each held as ``2^-e`` times its true value, with one power of two ``e`` per
-(activation, lane) for the signal and one for the tangent. A layer is one matrix product per group with no copies; the statistics are
-read from the product and the new carry by matrix products (`_stats`), and no magnitude the
-float32 forward pass can hold overflows them.
+(activation, lane) for the signal and one for the tangent. A layer is one matrix product per
+group with no copies; the statistics are read from the product and the new carry by matrix
+products (`_stats`), and no magnitude the float32 forward pass can hold overflows them.
 """
 
 import math
@@ -38,7 +38,8 @@ class Exponents(NamedTuple):
 
 
 class Bias(NamedTuple):
-  """A layer's biases: one N(0, 1) draw shared by every lane (common random numbers), times each lane's std."""
+  """A layer's biases: one N(0, 1) draw shared by every lane (common random numbers), times each lane's
+  std."""
   unit: jax.Array  # (N,)
   std: jax.Array  # (K,) per lane
 
@@ -106,8 +107,8 @@ def resnet_layer(net: Network, rows, scale: Exponents, out: Exponents, draw, sam
        * _per_config(jnp.exp2(scale.tangent - out.tangent))], axis=-2)
   carry = jax.lax.optimization_barrier(carry)
   # the residual stream x' = 2^out carry carries no separate bias
-  return LayerOut(carry, carry, LN2 * out.signal, bias._replace(std=jnp.zeros_like(bias.std)), LN2 * out.tangent,
-                  slope)
+  no_bias = bias._replace(std=jnp.zeros_like(bias.std))
+  return LayerOut(carry, carry, LN2 * out.signal, no_bias, LN2 * out.tangent, slope)
 
 
 LAYERS = {"mlp": mlp_layer, "resnet": resnet_layer}
@@ -121,9 +122,9 @@ def layer_stats(net: Network, layer: LayerOut, out: Exponents) -> tuple[dict, Ex
   squares, dot_unit, total = _stats.row_sums(y, bias.unit)  # every row: the tangent's squares come along
   pairs = jnp.einsum("...bn,...bn->...b", y[..., 0:batch:2, :], y[..., 1:batch:2, :])
   dot_bias = dot_unit[..., :batch] * bias.std[:, None]
-  log_q, corr, spread = _stats.signal_stats(layer.log_scale, squares[..., :batch], dot_bias, total[..., :batch],
-                                            pairs, jnp.square(bias.std) * jnp.sum(jnp.square(bias.unit)),
-                                            bias.std * jnp.sum(bias.unit), width)
+  bias_sq, bias_sum = jnp.square(bias.std) * jnp.sum(jnp.square(bias.unit)), bias.std * jnp.sum(bias.unit)
+  log_q, corr, spread = _stats.signal_stats(layer.log_scale, squares[..., :batch], dot_bias,
+                                            total[..., :batch], pairs, bias_sq, bias_sum, width)
   # the carry's squares: those just read when the carry is what was measured (the residual stream)
   carry_sq = squares if layer.carry is y else jnp.einsum("...rn,...rn->...r", layer.carry, layer.carry)
   signal_sq, tangent_out_sq = jnp.sum(carry_sq[..., :batch], axis=-1), jnp.sum(carry_sq[..., batch:], axis=-1)
@@ -162,7 +163,8 @@ def make_run(schemes: Sequence[Scheme], net: Network, depth: int, sampled: Seque
   draws, 0 for the others), traced once per width.
   """
   groups = _engines.group_schemes(schemes)
-  log_stds = [np.asarray([schemes[i].log_std(net.width) for i in runs], np.float32) for runs in lanes.of_group]
+  log_stds = [np.asarray([schemes[i].log_std(net.width) for i in runs], np.float32)
+              for runs in lanes.of_group]
   ends = np.cumsum([len(runs) for runs in lanes.of_group])
   per_scheme = np.asarray(lanes.of_scheme)  # lanes -> scheme order
   layer_fn = LAYERS[architecture]

@@ -69,8 +69,8 @@ def memory_key(the_plan, index: int) -> tuple:
                   for s in config.schemes)
   return (schemes, tuple(id(a.fn) for a in config.activations), width, config.max_depth, config.batch,
           the_plan.sampled[index], the_plan.lanes[index], config.architecture, config.input_correlation,
-          the_plan.biased[index], _settings(), str(jax.random.key_impl(the_plan.chunk_keys[0])), the_plan.chunk,
-          the_plan.devices)
+          the_plan.biased[index], _settings(), str(jax.random.key_impl(the_plan.chunk_keys[0])),
+          the_plan.chunk, the_plan.devices)
 
 
 def disk_key(the_plan, index: int) -> str | None:
@@ -80,8 +80,8 @@ def disk_key(the_plan, index: int) -> str | None:
   if None in activations or any(s.family is None for s in config.schemes) or jax.process_count() > 1:
     return None
   key = memory_key(the_plan, index)
-  described = (key[0], activations, *key[2:-1], tuple((d.platform, d.device_kind, d.id) for d in the_plan.devices),
-               _environment())
+  devices = tuple((d.platform, d.device_kind, d.id) for d in the_plan.devices)
+  described = (key[0], activations, *key[2:-1], devices, _environment())
   return hashlib.sha256(repr(described).encode()).hexdigest()[:40]
 
 
@@ -107,8 +107,8 @@ def _build() -> tuple:
   for folder in ("core", "initializers", "sweep"):
     for path in sorted((root / folder).glob("*.py")):
       source.update(path.name.encode() + path.read_bytes())
-  return (jax.__version__, jaxlib.__version__, platform.machine(), _cpu_flags(), os.environ.get("XLA_FLAGS", ""),
-          source.hexdigest())
+  return (jax.__version__, jaxlib.__version__, platform.machine(), _cpu_flags(),
+          os.environ.get("XLA_FLAGS", ""), source.hexdigest())
 
 
 def _cpu_flags() -> str:
@@ -195,12 +195,14 @@ def store(folder: Path, key: str, program, the_plan, index: int) -> None:
     if (in_tree, out_tree) != _trees(the_plan, index):
       return  # could not be loaded back as it is built: keep it in memory only
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / f"{key}.bin", lambda f: f.write(_MAGIC + hashlib.sha256(payload).digest() + payload),
-                     binary=True)
-    entries = sorted((p for p in folder.glob("*.bin") if _ENTRY.fullmatch(p.name)), key=lambda p: p.stat().st_mtime)
-    for old in entries[:-_MAX_ENTRIES]:  # only the cache's own entries: other files in the folder are the caller's
+    entry = _MAGIC + hashlib.sha256(payload).digest() + payload
+    write_atomically(folder / f"{key}.bin", lambda f: f.write(entry), binary=True)
+    # only the cache's own entries: other files in the folder are the caller's
+    entries = sorted((p for p in folder.glob("*.bin") if _ENTRY.fullmatch(p.name)),
+                     key=lambda p: p.stat().st_mtime)
+    for old in entries[:-_MAX_ENTRIES]:
       old.unlink(missing_ok=True)
-  except Exception:  # a program that cannot be kept (jax raises NotImplementedError for some) is kept in memory
+  except Exception:  # a program that cannot be kept (jax raises NotImplementedError for some): memory only
     pass
 
 

@@ -79,7 +79,8 @@ class SweepResult:
   depths = property(lambda self: self.config.depths, doc="The reported depths, sorted.")
   seeds = property(lambda self: self.config.seeds, doc="Networks per configuration.")
   batch = property(lambda self: self.config.batch, doc="Inputs per network.")
-  bias_std = property(lambda self: self.config.bias_std, doc="Std of the biases of schemes with none of their own.")
+  bias_std = property(lambda self: self.config.bias_std,
+                      doc="Std of the biases of schemes with none of their own.")
   bias_stds = property(lambda self: self.config.bias_stds, doc="Per scheme, the std of its biases.")
   architecture = property(lambda self: self.config.architecture, doc='"mlp" or "resnet".')
   branch_scale = property(lambda self: self.config.branch_scale, doc="The residual branch multiplier.")

@@ -42,14 +42,15 @@ class Plan(NamedTuple):
 
 
 def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Plan:
-  """Devices, engines, lanes and seed chunks for ``config``; ``cache`` and ``memory_limit`` as in :func:`sweep`.
+  """Devices, engines, lanes and seed chunks for ``config``; ``cache`` and ``memory_limit`` as in
+  :func:`sweep`.
 
   Raises:
     SweepConfigError: one seed of a width does not fit in the memory the sweep may use, a ``memory_limit``
       that is not a positive int, or a ``cache`` that is a file.
   """
-  if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer))
-                                   or memory_limit < 1):
+  if memory_limit is not None and (isinstance(memory_limit, bool)
+                                   or not isinstance(memory_limit, (int, np.integer)) or memory_limit < 1):
     raise SweepConfigError("memory_limit", memory_limit, "must be a number of bytes, an int >= 1, or None")
   if cache is not None:
     cache = Path(cache).expanduser()
@@ -58,7 +59,8 @@ def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Pl
   devices = tuple(jax.local_devices() if config.devices is None else config.devices)
   schemes = config.schemes
   platform = devices[0].platform
-  sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch, platform) for w in config.widths)
+  sampled = tuple(_engines.pick_sampled(config.engine, schemes, w, config.batch, platform)
+                  for w in config.widths)
   lanes = tuple(_engines.plan_lanes(schemes, w, config.bias_stds) for w in config.widths)
   limit = _budget.memory_limit(devices, memory_limit)
   chunk = _budget.seed_chunk(config, devices, sampled, lanes, limit)
@@ -68,8 +70,8 @@ def plan(config: SweepConfig, cache=None, memory_limit: int | None = None) -> Pl
   sharding = None
   if len(devices) > 1:
     sharding = NamedSharding(jax.sharding.Mesh(np.asarray(devices), ("seeds",)), P("seeds"))
-  chunk_keys = tuple(seed_keys[i:i + chunk] if sharding is None else _global_keys(seed_keys[i:i + chunk], sharding)
-                     for i in range(0, padded, chunk))
+  chunk_keys = tuple(seed_keys[i:i + chunk] if sharding is None
+                     else _global_keys(seed_keys[i:i + chunk], sharding) for i in range(0, padded, chunk))
   group_of = {i: gi for gi, g in enumerate(_engines.group_schemes(schemes)) for i in g.members}
   scheme_engines = tuple(tuple("gaussian" if s[group_of[i]] else "dense" for s in sampled)
                          for i in range(len(schemes)))
@@ -96,14 +98,14 @@ def _to_host(x) -> np.ndarray:
 
 def compile_programs(the_plan: Plan, progress: Callable | None = None) -> _programs.Programs:
   """Every width's program, as futures: found in this process or the cache folder, or lowered here
-  one after the other and compiled in background threads while the first ones run."""
+  one after the other and compiled in background threads (on an accelerator while the first ones run)."""
   return _programs.Programs(the_plan).start(progress)
 
 
 def run_programs(the_plan: Plan, programs: _programs.Programs, progress: Callable | None = None,
                  keep_partial: bool = False) -> tuple[list[dict], bool]:
-  """Runs each width's program as soon as it is compiled, chunk after chunk of seeds; returns the
-  outputs on the host (each metric (seeds, A, K, L)) and whether it was interrupted."""
+  """Runs each width's program once it is compiled (on a CPU, once every width is), chunk after chunk of
+  seeds; returns the outputs on the host (each metric (seeds, A, K, L)) and whether it was interrupted."""
   widths = the_plan.config.widths
   outputs = []
   try:
@@ -113,7 +115,8 @@ def run_programs(the_plan: Plan, programs: _programs.Programs, progress: Callabl
         progress("run", width, i, len(widths))
       calls = [program(*_programs.traced_args(the_plan, i, keys)) for keys in the_plan.chunk_keys]
       host = [jax.tree.map(_to_host, jax.block_until_ready(c)) for c in calls]
-      outputs.append({name: np.concatenate([h[name] for h in host])[:the_plan.config.seeds] for name in host[0]})
+      seeds = the_plan.config.seeds  # padding seeds dropped
+      outputs.append({name: np.concatenate([h[name] for h in host])[:seeds] for name in host[0]})
     if progress:
       progress("run", widths[-1], len(widths), len(widths))
   except KeyboardInterrupt:

@@ -182,3 +182,11 @@ def test_stable_depths_are_coloured_by_how_deep_they_hold():
   hues = [int(h) for h in re.findall(r'style="background: hsl\((\d+), 65%, 86%\)"', page)]
   assert len(hues) == 4 * 2 * 2 and min(hues) < 20 and max(hues) == 120  # red for none, green through 40
   assert report.depth_fraction(20, 40) == 0.5 and report.depth_fraction(60, 40) == 1.0
+
+
+def test_opaque_schemes_that_agree_are_not_said_to_share_a_simulation():
+  # zeros and constant(0) are opaque initializers: run apart, they only happen to agree (and nothing holds)
+  r = jaxinit.sweep({"zeros": jaxinit.zeros, "constant0": jaxinit.constant(0.0)}, ("relu",), depths=(1, 2),
+                    widths=(8,), batch=4, seeds=1)
+  assert report.notes(r)[0] == "zeros = constant0: identical rows."
+  assert report.use_lines(r)[0]["text"] == "relu: no scheme here is stable at any depth swept"
